@@ -1,0 +1,1 @@
+"""Pulumi components that run Jenkins on Kubernetes."""

@@ -1,0 +1,305 @@
+"""The Jenkins controller: one pod, its data, its config, its Services, and who may reach it."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from . import defaults, jcasc, labels
+from .endpoints import Endpoints
+from .pod_security import restricted_container_context, restricted_pod_context
+from .pools.base import ControllerNeeds, SecretFile
+
+CASC_CONFIG_MAP = "jenkins-casc"
+PLUGINS_DIR = "/var/jenkins_plugins"
+CACHE_DIR = "/var/jenkins_cache"
+CONFIG_DIR = "/var/jenkins_config"
+
+
+@dataclass(frozen=True)
+class MergedNeeds:
+    """All pools' needs folded into one, in pool order."""
+
+    plugins: tuple[str, ...]
+    fragments: tuple[dict, ...]
+    executors: int
+    labels: tuple[str, ...]
+    env: tuple[dict, ...]
+    volumes: tuple[dict, ...]
+    volume_mounts: tuple[dict, ...]
+    init_containers: tuple[dict, ...]
+    secret_files: tuple[SecretFile, ...]
+    pod_labels: dict
+    supplemental_groups: tuple[int, ...]
+    agent_namespaces: tuple[str, ...]
+
+    @classmethod
+    def of(cls, needs: Sequence[ControllerNeeds]) -> "MergedNeeds":
+        def flat(attr):
+            return tuple(item for need in needs for item in getattr(need, attr))
+
+        pod_labels: dict = {}
+        for need in needs:
+            pod_labels.update(need.pod_labels)
+        return cls(
+            plugins=tuple(dict.fromkeys(flat("plugins"))),
+            fragments=tuple(dict(need.jcasc) for need in needs),
+            executors=sum(need.executors for need in needs),
+            labels=flat("labels"),
+            env=tuple(dict(e) for e in flat("env")),
+            volumes=tuple(dict(v) for v in flat("volumes")),
+            volume_mounts=tuple(dict(m) for m in flat("volume_mounts")),
+            init_containers=tuple(dict(c) for c in flat("init_containers")),
+            secret_files=flat("secret_files"),
+            pod_labels=pod_labels,
+            supplemental_groups=tuple(sorted(set(flat("supplemental_groups")))),
+            agent_namespaces=tuple(dict.fromkeys(flat("agent_namespaces"))),
+        )
+
+
+def plugin_lines(plugin_ids: Sequence[str], extra: dict[str, str]) -> list[str]:
+    """`id:version` for jenkins-plugin-cli, sorted so the file (and the pod checksum) is stable."""
+    pinned = {plugin: defaults.PLUGIN_VERSIONS[plugin]
+              for plugin in (*defaults.BASE_PLUGINS, *plugin_ids)}
+    pinned.update(extra)
+    return [f"{plugin}:{version}" for plugin, version in sorted(pinned.items())]
+
+
+def java_opts(extra: Sequence[str]) -> str:
+    return " ".join([
+        "-Djenkins.install.runSetupWizard=false",
+        "-XX:+UseContainerSupport",
+        "-XX:MaxRAMPercentage=75.0",
+        *extra,
+    ])
+
+
+class JenkinsController(pulumi.ComponentResource):
+    """Registers everything namespace-scoped that the controller needs, from merged pool needs."""
+
+    def __init__(self, name: str, *, config, endpoints: Endpoints, namespace: pulumi.Input[str],
+                 secret_files: Sequence[SecretFile], admin_password_file: SecretFile,
+                 needs: Sequence[ControllerNeeds], k8s_provider: k8s.Provider,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("jenkins:index:JenkinsController", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=k8s_provider)
+        merged = MergedNeeds.of(needs)
+        selector = {labels.NAME: "jenkins", labels.COMPONENT: "controller"}
+        controller = config.controller
+
+        def meta(object_name: str, component: str = "controller", **extra) -> k8s.meta.v1.ObjectMetaArgs:
+            return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=namespace,
+                                              labels=labels.common(component, "jenkins"), **extra)
+
+        uses_kubernetes_api = "kubernetes" in merged.plugins
+        service_account = k8s.core.v1.ServiceAccount(
+            "service-account",
+            metadata=meta(endpoints.service_account),
+            automount_service_account_token=uses_kubernetes_api,
+            opts=child,
+        )
+
+        # JENKINS_HOME: a PVC of its own (not a volumeClaimTemplate) so protect and retainOnDelete
+        # apply to it; its logical name and parent are constants, whatever the pools are.
+        storage = controller.storage
+        home = k8s.core.v1.PersistentVolumeClaim(
+            "jenkins-home",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="jenkins-home", namespace=namespace,
+                labels=labels.common("jenkins-home", "jenkins"),
+            ),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"],
+                storage_class_name=storage.storage_class_name,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": storage.size}),
+            ),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                protect=storage.protect, retain_on_delete=storage.protect)),
+        )
+
+        document = jcasc.merge_all(
+            jcasc.controller_document(
+                admin_user=controller.admin_user,
+                admin_password_ref=jcasc.secret_ref(admin_password_file.file_name),
+                url=endpoints.url,
+                system_message=controller.system_message,
+                executors=merged.executors,
+                labels=merged.labels,
+            ),
+            merged.fragments,
+        )
+        casc_yaml = yaml.safe_dump(document, sort_keys=False)
+        plugins_txt = "\n".join(plugin_lines(merged.plugins, dict(controller.extra_plugins))) + "\n"
+        k8s.core.v1.ConfigMap(
+            "casc",
+            metadata=meta(CASC_CONFIG_MAP),
+            data={"jenkins.yaml": casc_yaml, "plugins.txt": plugins_txt},
+            opts=child,
+        )
+        # A changed JCasC or plugin list changes this annotation, which rolls the pod.
+        checksum = hashlib.sha256((casc_yaml + plugins_txt).encode()).hexdigest()
+
+        secret_sources = {}
+        for secret_file in secret_files:
+            secret_sources.setdefault(secret_file.secret_name, []).append(
+                {"key": secret_file.key, "path": secret_file.file_name})
+        volumes = [
+            {"name": "jenkins-home", "persistentVolumeClaim": {"claimName": "jenkins-home"}},
+            {"name": "casc", "configMap": {"name": CASC_CONFIG_MAP,
+                                           "items": [{"key": "jenkins.yaml", "path": "jenkins.yaml"}]}},
+            {"name": "plugin-list", "configMap": {"name": CASC_CONFIG_MAP,
+                                                  "items": [{"key": "plugins.txt", "path": "plugins.txt"}]}},
+            {"name": "secrets", "projected": {"sources": [
+                {"secret": {"name": name, "items": items}} for name, items in secret_sources.items()]}},
+            {"name": "plugins", "emptyDir": {}},
+            {"name": "cache", "emptyDir": {}},
+            {"name": "tmp", "emptyDir": {}},
+            *merged.volumes,
+        ]
+        install_plugins = {
+            "name": "install-plugins",
+            "image": controller.image,
+            "command": [
+                "jenkins-plugin-cli",
+                "--plugin-file", f"{CONFIG_DIR}/plugins.txt",
+                "--plugin-download-directory", PLUGINS_DIR,
+                "--war", "/usr/share/jenkins/jenkins.war",
+                "--latest", "false",
+            ],
+            "env": [{"name": "CACHE_DIR", "value": f"{CACHE_DIR}/plugin-cli"}],
+            "resources": defaults.HELPER_RESOURCES.as_kubernetes(),
+            "securityContext": restricted_container_context(),
+            "volumeMounts": [
+                {"name": "plugin-list", "mountPath": CONFIG_DIR, "readOnly": True},
+                {"name": "plugins", "mountPath": PLUGINS_DIR},
+                {"name": "cache", "mountPath": CACHE_DIR},
+                {"name": "tmp", "mountPath": "/tmp"},
+            ],
+        }
+        jenkins = {
+            "name": "jenkins",
+            "image": controller.image,
+            "env": [
+                {"name": "JAVA_OPTS", "value": java_opts(controller.java_opts)},
+                {"name": "JENKINS_OPTS",
+                 "value": f"--webroot={CACHE_DIR}/war --pluginroot={PLUGINS_DIR}"},
+                {"name": "CASC_JENKINS_CONFIG", "value": defaults.CASC_DIR},
+                {"name": "SECRETS", "value": defaults.SECRETS_DIR},
+                {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                *merged.env,
+            ],
+            "ports": [
+                {"name": "http", "containerPort": defaults.HTTP_PORT},
+                {"name": "agent", "containerPort": defaults.AGENT_PORT},
+            ],
+            "startupProbe": defaults.STARTUP_PROBE,
+            "livenessProbe": defaults.LIVENESS_PROBE,
+            "readinessProbe": defaults.READINESS_PROBE,
+            "resources": controller.resources.as_kubernetes(),
+            "securityContext": restricted_container_context(),
+            "volumeMounts": [
+                {"name": "jenkins-home", "mountPath": defaults.JENKINS_HOME},
+                {"name": "casc", "mountPath": defaults.CASC_DIR, "readOnly": True},
+                {"name": "secrets", "mountPath": defaults.SECRETS_DIR, "readOnly": True},
+                {"name": "plugins", "mountPath": PLUGINS_DIR},
+                {"name": "cache", "mountPath": CACHE_DIR},
+                {"name": "tmp", "mountPath": "/tmp"},
+                *merged.volume_mounts,
+            ],
+        }
+        pod_labels = {**labels.common("controller", "jenkins"), **merged.pod_labels}
+        k8s.apps.v1.StatefulSet(
+            "jenkins",
+            metadata=meta("jenkins"),
+            spec={
+                "serviceName": endpoints.http_service,
+                "replicas": 1,
+                "selector": {"matchLabels": selector},
+                "template": {
+                    "metadata": {"labels": pod_labels, "annotations": {"jenkins-k8s.io/config-checksum": checksum}},
+                    "spec": {
+                        "serviceAccountName": service_account.metadata.name,
+                        "automountServiceAccountToken": uses_kubernetes_api,
+                        "enableServiceLinks": False,
+                        "securityContext": restricted_pod_context(
+                            supplemental_groups=merged.supplemental_groups),
+                        "initContainers": [install_plugins, *merged.init_containers],
+                        "containers": [jenkins],
+                        "volumes": volumes,
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[home])),
+        )
+
+        k8s.core.v1.Service(
+            "http",
+            metadata=meta(endpoints.http_service),
+            spec={"type": "ClusterIP", "selector": selector,
+                  "ports": [{"name": "http", "port": defaults.HTTP_PORT, "targetPort": "http"}]},
+            opts=child,
+        )
+        k8s.core.v1.Service(
+            "agent",
+            metadata=meta(endpoints.agent_service),
+            spec={"type": "ClusterIP", "selector": selector,
+                  "ports": [{"name": "agent", "port": defaults.AGENT_PORT, "targetPort": "agent"}]},
+            opts=child,
+        )
+
+        ingress = config.exposure.ingress
+        if ingress is not None:
+            k8s.networking.v1.Ingress(
+                "ingress",
+                metadata=meta("jenkins"),
+                spec={
+                    "ingressClassName": ingress.class_name,
+                    "rules": [{"host": ingress.host, "http": {"paths": [{
+                        "path": "/", "pathType": "Prefix",
+                        "backend": {"service": {"name": endpoints.http_service,
+                                                "port": {"number": defaults.HTTP_PORT}}},
+                    }]}}],
+                    "tls": ([{"hosts": [ingress.host], "secretName": ingress.tls_secret_name}]
+                            if ingress.tls_secret_name else None),
+                },
+                opts=child,
+            )
+
+        if config.network_policies:
+            web_clients = [*merged.agent_namespaces, *config.exposure.allow_from_namespaces]
+            if ingress is not None:
+                web_clients.append(ingress.controller_namespace)
+            k8s.networking.v1.NetworkPolicy(
+                "controller-ingress",
+                metadata=meta("jenkins-controller"),
+                spec=controller_network_policy(selector, web_clients, merged.agent_namespaces),
+                opts=child,
+            )
+
+        self.service_account_name = service_account.metadata.name
+        self.home_claim_name = home.metadata.name
+        self.jcasc = document
+        self.plugins = plugin_lines(merged.plugins, dict(controller.extra_plugins))
+        self.register_outputs({"serviceAccount": self.service_account_name,
+                               "homeClaim": self.home_claim_name})
+
+
+def _from_namespaces(names: Sequence[str]) -> list[dict]:
+    return [{"namespaceSelector": {"matchLabels": {labels.NAMESPACE_NAME: name}}}
+            for name in dict.fromkeys(names)]
+
+
+def controller_network_policy(selector: dict, web_clients: Sequence[str], agent_namespaces: Sequence[str]) -> dict:
+    """8080 for the controller's clients and agents, 50000 for agents only; nothing else gets in."""
+    rules = []
+    if web_clients:
+        rules.append({"from": _from_namespaces(web_clients),
+                      "ports": [{"protocol": "TCP", "port": defaults.HTTP_PORT}]})
+    if agent_namespaces:
+        rules.append({"from": _from_namespaces(agent_namespaces),
+                      "ports": [{"protocol": "TCP", "port": defaults.AGENT_PORT}]})
+    return {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"], "ingress": rules}

@@ -1,0 +1,11 @@
+"""Registry of agent pool types: adding one is a new file here plus one line below."""
+from __future__ import annotations
+
+from .kubernetes import KubernetesPool, KubernetesPoolConfig
+
+# type name -> (config model, component)
+POOL_TYPES = {
+    "kubernetes": (KubernetesPoolConfig, KubernetesPool),
+}
+
+POOL_CONFIGS = tuple(config for config, _ in POOL_TYPES.values())

@@ -1,0 +1,105 @@
+"""What every agent pool shares: its config base, the context it is built in, what it hands back."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..config_types import Model, PoolName
+from ..endpoints import Endpoints
+from .. import labels
+
+
+class PoolConfig(Model):
+    """Fields every pool has; each pool type adds its own and a Literal `type`."""
+
+    name: PoolName
+
+    def controller_host_access(self) -> Optional[str]:
+        """Why the controller pod must mount a host path for this pool, or None (the norm)."""
+        return None
+
+
+@dataclass(frozen=True)
+class SecretFile:
+    """One key of a Secret in the controller's namespace, mounted as a file JCasC reads via ${file_name}."""
+
+    secret_name: str
+    key: str
+    file_name: str
+
+
+@dataclass(frozen=True)
+class ControllerNeeds:
+    """What a pool asks of the controller, as plain data the controller merges."""
+
+    plugins: tuple[str, ...] = ()
+    jcasc: Mapping[str, Any] = field(default_factory=dict)
+    executors: int = 0
+    labels: tuple[str, ...] = ()
+    env: tuple[Mapping[str, Any], ...] = ()
+    volumes: tuple[Mapping[str, Any], ...] = ()
+    volume_mounts: tuple[Mapping[str, Any], ...] = ()
+    init_containers: tuple[Mapping[str, Any], ...] = ()
+    secret_files: tuple[SecretFile, ...] = ()
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    supplemental_groups: tuple[int, ...] = ()
+    # Namespaces whose pods connect back to the controller (8080 and 50000).
+    agent_namespaces: tuple[str, ...] = ()
+    # Set when the controller pod itself must mount a host path: why, for the preview warning.
+    host_access_reason: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class PoolContext:
+    """Everything a pool may use; nothing here depends on the controller's resources."""
+
+    endpoints: Endpoints
+    environment: str
+    k8s_provider: k8s.Provider
+    controller_namespace: pulumi.Output  # the Namespace's name, so Secrets wait for it
+
+
+class AgentPool(pulumi.ComponentResource):
+    """Base of every pool component: one type token per pool type, `needs` filled by the subclass."""
+
+    needs: ControllerNeeds
+    namespace: str
+    agent_labels: tuple[str, ...]
+
+    def __init__(self, type_name: str, config: PoolConfig, context: PoolContext,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(f"jenkins:index:{type_name}", config.name, None, opts)
+        self.config = config
+        self.context = context
+
+    def child_name(self, suffix: str) -> str:
+        """Logical names carry the pool name: URNs hold the parent's type, not its name."""
+        return f"{self.config.name}-{suffix}"
+
+    def child_opts(self, **kwargs) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, provider=self.context.k8s_provider, **kwargs)
+
+    def pool_labels(self, component: str) -> dict[str, str]:
+        return {**labels.common(component, self.config.name), labels.POOL: self.config.name}
+
+    def create_namespace(self, enforce: str) -> pulumi.Output:
+        """A namespace of the pool's own, labelled with the Pod Security level its pods need."""
+        name = self.context.endpoints.pool_namespace(self.config.name)
+        namespace = k8s.core.v1.Namespace(
+            self.child_name("namespace"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=name,
+                labels={**self.pool_labels("agents"), **labels.pod_security(enforce)},
+            ),
+            opts=self.child_opts(),
+        )
+        return namespace.metadata.name
+
+    def outputs(self) -> dict:
+        return {"type": self.TYPE, "namespace": self.namespace, "labels": list(self.agent_labels)}
+
+    def finish(self) -> None:
+        self.register_outputs(self.outputs())

@@ -1,0 +1,147 @@
+"""Kubernetes-plugin pool: one pod per build, restricted Pod Security, WebSocket back to the controller."""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+from pydantic import Field, model_validator
+
+from .. import defaults
+from ..config_types import DnsLabel, JenkinsLabel, Model, PinnedImage, ResourcesConfig
+from ..pod_security import restricted_container_context, restricted_pod_context
+from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext
+
+TYPE = "kubernetes"
+
+
+class PodContainerConfig(Model):
+    name: DnsLabel
+    image: PinnedImage
+    command: tuple[str, ...] = ("sleep",)
+    args: tuple[str, ...] = ("infinity",)
+    resources: ResourcesConfig = defaults.AGENT_RESOURCES
+
+
+class PodTemplateConfig(Model):
+    name: DnsLabel
+    labels: Annotated[tuple[JenkinsLabel, ...], Field(min_length=1)]
+    # Build tool containers beside the `jnlp` agent container, e.g. a rootless BuildKit.
+    containers: tuple[PodContainerConfig, ...] = ()
+    agent_resources: ResourcesConfig = defaults.AGENT_RESOURCES
+    instance_cap: Annotated[int, Field(ge=1, le=1000)] = 10
+    idle_minutes: Annotated[int, Field(ge=0, le=1440)] = 0
+
+
+class KubernetesPoolConfig(PoolConfig):
+    type: Literal["kubernetes"]
+    container_cap: Annotated[int, Field(ge=1, le=1000)] = 10
+    templates: Annotated[tuple[PodTemplateConfig, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_templates(self) -> "KubernetesPoolConfig":
+        names = [t.name for t in self.templates]
+        if len(set(names)) != len(names):
+            raise ValueError("template names must be unique")
+        return self
+
+
+# Only what the plugin does with agent pods, and only in the pool's own namespace.
+AGENT_POD_RULES = (
+    {"apiGroups": [""], "resources": ["pods"],
+     "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
+    {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create", "get"]},
+    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]},
+)
+
+
+def agent_pod_yaml(template: PodTemplateConfig, pool_name: str) -> str:
+    """The pod every build of this template runs in, restricted from the pod down to each container."""
+    containers = [{
+        "name": "jnlp",
+        "image": defaults.INBOUND_AGENT_IMAGE,
+        "resources": template.agent_resources.as_kubernetes(),
+        "securityContext": restricted_container_context(read_only_root=False),
+    }]
+    for container in template.containers:
+        containers.append({
+            "name": container.name,
+            "image": container.image,
+            "command": list(container.command),
+            "args": list(container.args),
+            "resources": container.resources.as_kubernetes(),
+            "securityContext": restricted_container_context(read_only_root=False),
+        })
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"labels": {"jenkins-k8s.io/pool": pool_name}},
+        "spec": {
+            "automountServiceAccountToken": False,
+            "securityContext": restricted_pod_context(),
+            "containers": containers,
+        },
+    }
+    return yaml.safe_dump(pod, sort_keys=False)
+
+
+def cloud_jcasc(config: KubernetesPoolConfig, namespace: str, jenkins_url: str) -> dict:
+    templates = [
+        {
+            "name": template.name,
+            "label": " ".join(template.labels),
+            "namespace": namespace,
+            "nodeUsageMode": "EXCLUSIVE",
+            "instanceCap": template.instance_cap,
+            "idleMinutes": template.idle_minutes,
+            "yamlMergeStrategy": "override",
+            "yaml": agent_pod_yaml(template, config.name),
+        }
+        for template in config.templates
+    ]
+    return {"jenkins": {"clouds": [{"kubernetes": {
+        "name": config.name,
+        "namespace": namespace,
+        "jenkinsUrl": jenkins_url,
+        "webSocket": True,
+        "containerCapStr": str(config.container_cap),
+        "podLabels": [{"key": "jenkins-k8s.io/pool", "value": config.name}],
+        "templates": templates,
+    }}]}}
+
+
+class KubernetesPool(AgentPool):
+    TYPE = TYPE
+
+    def __init__(self, config: KubernetesPoolConfig, context: PoolContext,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("KubernetesPool", config, context, opts)
+        endpoints = context.endpoints
+        self.namespace = endpoints.pool_namespace(config.name)
+        namespace = self.create_namespace("restricted")
+        role = k8s.rbac.v1.Role(
+            self.child_name("agent-pods"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="jenkins-agent-pods", namespace=namespace, labels=self.pool_labels("rbac")),
+            rules=[dict(rule) for rule in AGENT_POD_RULES],
+            opts=self.child_opts(),
+        )
+        k8s.rbac.v1.RoleBinding(
+            self.child_name("agent-pods"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="jenkins-agent-pods", namespace=namespace, labels=self.pool_labels("rbac")),
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role",
+                                              name=role.metadata.name),
+            subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=endpoints.service_account,
+                                              namespace=endpoints.namespace)],
+            opts=self.child_opts(),
+        )
+        self.agent_labels = tuple(label for t in config.templates for label in t.labels)
+        self.needs = ControllerNeeds(
+            plugins=("kubernetes",),
+            jcasc=cloud_jcasc(config, self.namespace, endpoints.internal_url),
+            agent_namespaces=(self.namespace,),
+        )
+        self.finish()

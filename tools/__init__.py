@@ -1,0 +1,1 @@
+"""Offline harness and commands: synth, check, diff, bench."""

@@ -1,0 +1,299 @@
+"""Run the real Pulumi program under Pulumi's mock runtime and record everything it registers.
+
+The mocks stand in for the engine and the providers, and do what those would do to what the
+program hands them: outputs listed in additionalSecretOutputs come back secret, generated values
+(passwords, keys, certificates) get deterministic stand-ins, and Kubernetes objects get the
+provider's auto-name and default namespace when the program leaves them unset.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+REDACTED = "[secret]"
+DEFAULT_NAMESPACE = "default"
+
+# Kinds the Kubernetes provider never puts in a namespace.
+CLUSTER_SCOPED = {
+    "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
+    "CustomResourceDefinition", "PriorityClass", "IngressClass", "RuntimeClass",
+    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "CSIDriver", "APIService",
+}
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG
+
+
+def wrap_secret(value: Any) -> dict:
+    return {SECRET_SIG_KEY: SECRET_SIG, "value": value}
+
+
+def _walk(value: Any, on_secret) -> Any:
+    if is_secret(value):
+        return on_secret(value["value"])
+    if isinstance(value, dict):
+        return {k: _walk(v, on_secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, on_secret) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format has only doubles
+    return value
+
+
+def unwrap(value: Any) -> Any:
+    return _walk(value, lambda inner: _walk(inner, lambda x: x))
+
+
+def redact(value: Any) -> Any:
+    return _walk(value, lambda inner: REDACTED)
+
+
+def secret_paths(value: Any, path: str = "") -> list[str]:
+    if is_secret(value):
+        return [path or "."]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in secret_paths(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in secret_paths(v, f"{path}[{i}]")]
+    return []
+
+
+@dataclass
+class Record:
+    """One registered resource, as the engine would have seen it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    protect: bool
+    retain_on_delete: bool
+    depends_on: list[str]
+    provider: str
+    raw_inputs: dict  # secret values still wrapped
+
+    @property
+    def inputs(self) -> dict:
+        return unwrap(self.raw_inputs)
+
+    @property
+    def secret_inputs(self) -> list[str]:
+        return secret_paths(self.raw_inputs)
+
+    @property
+    def is_kubernetes_object(self) -> bool:
+        return self.custom and self.type.startswith("kubernetes:") and "apiVersion" in self.raw_inputs
+
+    def manifest(self, redacted: bool = True) -> dict:
+        return redact(self.raw_inputs) if redacted else unwrap(self.raw_inputs)
+
+    def as_json(self) -> dict:
+        return {
+            "urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent,
+            "custom": self.custom, "protect": self.protect, "retainOnDelete": self.retain_on_delete,
+            "dependsOn": self.depends_on, "provider": self.provider,
+            "inputs": redact(self.raw_inputs), "secretInputs": self.secret_inputs,
+        }
+
+
+@dataclass
+class Synthesis:
+    stack: str
+    records: list[Record] = field(default_factory=list)
+    outputs: dict = field(default_factory=dict)  # stack outputs, secrets still wrapped
+    warnings: list[str] = field(default_factory=list)
+    error: Optional[str] = None
+    generated_secrets: list[str] = field(default_factory=list)  # every value the mocks generated as secret
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def kubernetes_objects(self) -> list[Record]:
+        return [r for r in self.records if r.is_kubernetes_object]
+
+    def manifests(self, redacted: bool = True) -> list[dict]:
+        return [r.manifest(redacted) for r in self.kubernetes_objects()]
+
+    def find(self, type_suffix: str, name: str) -> Record:
+        for record in self.records:
+            if record.type.endswith(type_suffix) and record.name == name:
+                return record
+        raise KeyError(f"{type_suffix} {name}")
+
+
+def stack_file(stack: str, project_dir: Path = ROOT) -> Path:
+    return project_dir / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_config(stack: str, project_dir: Path = ROOT) -> tuple[dict[str, str], list[str]]:
+    """The stack file's config as the CLI hands it to a program: strings, objects as JSON."""
+    path = stack_file(stack, project_dir)
+    if not path.exists():
+        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in path.parent.glob("Pulumi.*.yaml"))
+        raise FileNotFoundError(f"no stack '{stack}': {path} does not exist (stacks: {', '.join(known)})")
+    document = yaml.safe_load(path.read_text()) or {}
+    return config_as_cli_passes_it(document.get("config") or {})
+
+
+def config_as_cli_passes_it(config: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in config.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            secret_keys.append(key)
+            value = "offline-placeholder-for-" + key  # ciphertext cannot be read without the stack
+        if isinstance(value, bool):
+            values[key] = "true" if value else "false"
+        elif isinstance(value, (dict, list)):
+            values[key] = json.dumps(value)
+        else:
+            values[key] = str(value)
+    return values, secret_keys
+
+
+def _fake(seed: str, length: int = 32) -> str:
+    return "mock" + hashlib.sha256(seed.encode()).hexdigest()[: max(length - 4, 8)]
+
+
+def _pem(label: str, seed: str) -> str:
+    return f"-----BEGIN {label}-----\n{_fake(seed, 64)}\n-----END {label}-----\n"
+
+
+def _provider_outputs(type_: str, name: str, inputs: dict) -> dict:
+    """What each provider would return beyond its inputs (deterministic stand-ins)."""
+    seed = f"{type_}::{name}"
+    if type_ in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
+        value = _fake(seed, int(inputs.get("length", 32)))
+        return {"result": value, "bcryptHash": "$2a$10$" + _fake(seed + "bcrypt", 53)}
+    if type_ == "tls:index/privateKey:PrivateKey":
+        return {"privateKeyPem": _pem("PRIVATE KEY", seed), "privateKeyOpenssh": _pem("OPENSSH PRIVATE KEY", seed),
+                "publicKeyPem": _pem("PUBLIC KEY", seed + "pub"),
+                "publicKeyOpenssh": "ssh-ed25519 " + _fake(seed + "ssh", 68) + "\n"}
+    if type_ in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
+        return {"certPem": _pem("CERTIFICATE", seed)}
+    if type_ == "tls:index/certRequest:CertRequest":
+        return {"certRequestPem": _pem("CERTIFICATE REQUEST", seed)}
+    return {}
+
+
+def _kubernetes_defaults(name: str, inputs: dict) -> dict:
+    """The provider auto-names objects without metadata.name and defaults their namespace."""
+    if "apiVersion" not in inputs or "kind" not in inputs:
+        return inputs
+    inputs = copy.deepcopy(inputs)
+    metadata = inputs.setdefault("metadata", {})
+    if not metadata.get("name"):
+        metadata["name"] = f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    if inputs["kind"] not in CLUSTER_SCOPED and not inputs["kind"].endswith("List") and not metadata.get("namespace"):
+        metadata["namespace"] = DEFAULT_NAMESPACE
+    return inputs
+
+
+def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, str]] = None,
+               secret_keys: Optional[list[str]] = None, project: str = "jenkins-k8s") -> Synthesis:
+    """Run `project_dir/__main__.py` for `stack` under mocks; config defaults to the stack file's."""
+    import pulumi
+    from google.protobuf import empty_pb2
+    from pulumi.runtime import mocks, rpc, settings
+    from pulumi.runtime.stack import run_in_stack
+    from pulumi.runtime.sync_await import _sync_await
+
+    if config is None:
+        config, secret_keys = read_stack_config(stack, project_dir)
+    synthesis = Synthesis(stack=stack)
+
+    class Providers(pulumi.runtime.Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+            state = _kubernetes_defaults(args.name, dict(args.inputs))
+            state.update(_provider_outputs(args.typ, args.name, args.inputs))
+            return f"{args.name}-id", state
+
+        def call(self, args: pulumi.runtime.MockCallArgs):
+            return {}, None
+
+    class Engine:
+        def Log(self, request):
+            from pulumi.runtime.proto import engine_pb2
+            if request.severity == engine_pb2.WARNING:
+                synthesis.warnings.append(request.message)
+
+    class Monitor(mocks.MockMonitor):
+        def RegisterResource(self, request):
+            response = super().RegisterResource(request)
+            if request.type == "pulumi:pulumi:Stack":
+                return response
+            registration = self.resources[response.urn]
+            state = dict(registration.state)
+            for key in request.additionalSecretOutputs:  # the engine marks these secret
+                if key in state and not is_secret(state[key]):
+                    state[key] = wrap_secret(state[key])
+                    synthesis.generated_secrets.extend(_leaf_strings(unwrap(state[key])))
+            inputs = _kubernetes_defaults(request.name, rpc.deserialize_properties(request.object))
+            synthesis.records.append(Record(
+                urn=response.urn, type=request.type, name=request.name, parent=request.parent,
+                custom=request.custom, protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete), depends_on=list(request.dependencies),
+                provider=request.provider, raw_inputs=inputs,
+            ))
+            obj = _sync_await(rpc.serialize_properties(state, {}))
+            return type(response)(urn=response.urn, id=response.id, object=obj)
+
+        def RegisterResourceOutputs(self, request):
+            if request.urn.endswith("pulumi:pulumi:Stack::" + f"{project}-{stack}"):
+                synthesis.outputs = rpc.deserialize_properties(request.outputs)
+            return super().RegisterResourceOutputs(request)
+
+    monitor = Monitor(Providers())
+    settings.reset_options()
+    pulumi.runtime.set_all_config({k: v for k, v in config.items()}, list(secret_keys or []))
+    settings.configure(mocks.MockSettings(
+        monitor=monitor,
+        monitor_features=set(monitor.GetDeploymentInfo(empty_pb2.Empty()).supportedFeatures),
+        engine=Engine(), project=project, stack=stack, dry_run=False, organization="organization",
+        callbacks=None,
+    ))
+    settings.ROOT.set(None)
+
+    program = project_dir / "__main__.py"
+    added_path = str(project_dir) not in sys.path
+    if added_path:
+        sys.path.insert(0, str(project_dir))
+    try:
+        _sync_await(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+    except pulumi.RunError as exc:
+        synthesis.error = str(exc)
+    finally:
+        if added_path:
+            sys.path.remove(str(project_dir))
+    return synthesis
+
+
+def _leaf_strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _leaf_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _leaf_strings(v)]
+    return []
+
+
+def known_stacks(project_dir: Path = ROOT) -> list[str]:
+    order = {"dev": 0, "staging": 1, "prod": 2}
+    names = [p.name[len("Pulumi."):-len(".yaml")] for p in (project_dir / "stacks").glob("Pulumi.*.yaml")]
+    return sorted(names, key=lambda n: (order.get(n, 9), n))

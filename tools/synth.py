@@ -1,0 +1,77 @@
+"""python -m tools.synth STACK [--format yaml|json] [--out DIR]: what the program would register.
+
+YAML prints the Kubernetes manifests the cluster would receive; JSON prints every registered
+resource with its options. Secret values are replaced by [secret] in both.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from .harness import Synthesis, synthesize
+
+
+def render_yaml(synthesis: Synthesis) -> str:
+    return yaml.safe_dump_all(synthesis.manifests(), sort_keys=False)
+
+
+def render_json(synthesis: Synthesis) -> str:
+    return json.dumps({
+        "stack": synthesis.stack,
+        "resources": [record.as_json() for record in synthesis.records],
+        "outputs": _redacted(synthesis.outputs),
+        "warnings": synthesis.warnings,
+    }, indent=2)
+
+
+def _redacted(value):
+    from .harness import redact
+    return redact(value)
+
+
+def manifest_file_name(index: int, manifest: dict) -> str:
+    metadata = manifest.get("metadata", {})
+    parts = [f"{index:03d}", manifest.get("kind", "Object").lower(), metadata.get("namespace", ""),
+             metadata.get("name", "")]
+    return "-".join(p for p in parts if p) + ".yaml"
+
+
+def write_out(synthesis: Synthesis, out: Path, fmt: str) -> None:
+    target = out / synthesis.stack
+    target.mkdir(parents=True, exist_ok=True)
+    if fmt == "json":
+        (target / "resources.json").write_text(render_json(synthesis))
+        return
+    for index, manifest in enumerate(synthesis.manifests()):
+        (target / manifest_file_name(index, manifest)).write_text(yaml.safe_dump(manifest, sort_keys=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.synth", description=__doc__.splitlines()[0])
+    parser.add_argument("stack", help="stack name: stacks/Pulumi.<stack>.yaml")
+    parser.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    parser.add_argument("--out", type=Path, help="write files under DIR/<stack>/ instead of printing")
+    args = parser.parse_args(argv)
+    try:
+        synthesis = synthesize(args.stack)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not synthesis.ok:
+        print(f"error: {synthesis.error}", file=sys.stderr)
+        return 1
+    for warning in synthesis.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.out:
+        write_out(synthesis, args.out, args.format)
+    else:
+        sys.stdout.write(render_json(synthesis) + "\n" if args.format == "json" else render_yaml(synthesis))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
