@@ -99,7 +99,8 @@ class Record:
         return self.custom and self.type.startswith("kubernetes:") and "apiVersion" in self.raw_inputs
 
     def manifest(self, redacted: bool = True) -> dict:
-        return redact(self.raw_inputs) if redacted else unwrap(self.raw_inputs)
+        body = redact(self.raw_inputs) if redacted else unwrap(self.raw_inputs)
+        return canonical(body)
 
     def as_json(self) -> dict:
         return {
@@ -108,6 +109,29 @@ class Record:
             "dependsOn": self.depends_on, "provider": self.provider,
             "inputs": redact(self.raw_inputs), "secretInputs": self.secret_inputs,
         }
+
+
+KIND_ORDER = ["Namespace", "NetworkPolicy", "ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim",
+              "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "StatefulSet", "Deployment",
+              "DaemonSet", "Job", "CronJob", "Ingress"]
+
+
+def _apply_order(record: Record) -> tuple:
+    kind = record.raw_inputs.get("kind", "")
+    metadata = record.raw_inputs.get("metadata", {})
+    rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+    return (rank, kind, str(metadata.get("namespace", "")), str(metadata.get("name", "")), record.urn)
+
+
+def canonical(value: Any, top: bool = True) -> Any:
+    """Sorted keys (apiVersion, kind, metadata first) so renders compare line by line."""
+    if isinstance(value, dict):
+        head = [k for k in ("apiVersion", "kind", "metadata") if top and k in value]
+        rest = sorted(k for k in value if k not in head)
+        return {k: canonical(value[k], False) for k in head + rest}
+    if isinstance(value, list):
+        return [canonical(v, False) for v in value]
+    return value
 
 
 @dataclass
@@ -124,7 +148,8 @@ class Synthesis:
         return self.error is None
 
     def kubernetes_objects(self) -> list[Record]:
-        return [r for r in self.records if r.is_kubernetes_object]
+        """In the order a reader (and `kubectl apply`) wants: namespaces first, then by kind and name."""
+        return sorted((r for r in self.records if r.is_kubernetes_object), key=_apply_order)
 
     def manifests(self, redacted: bool = True) -> list[dict]:
         return [r.manifest(redacted) for r in self.kubernetes_objects()]

@@ -22,7 +22,7 @@ def render_yaml(synthesis: Synthesis) -> str:
 def render_json(synthesis: Synthesis) -> str:
     return json.dumps({
         "stack": synthesis.stack,
-        "resources": [record.as_json() for record in synthesis.records],
+        "resources": [record.as_json() for record in sorted(synthesis.records, key=lambda r: r.urn)],
         "outputs": _redacted(synthesis.outputs),
         "warnings": synthesis.warnings,
     }, indent=2)
