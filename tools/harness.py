@@ -258,6 +258,13 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
                 synthesis.warnings.append(request.message)
 
     class Monitor(mocks.MockMonitor):
+        def make_urn(self, parent: str, type_: str, name: str) -> str:
+            # The engine qualifies a child's type with its parent's whole type chain
+            # (the SDK's mock keeps only the last link).
+            if parent:
+                type_ = parent.split("::")[2] + "$" + type_
+            return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+
         def RegisterResource(self, request):
             response = super().RegisterResource(request)
             if request.type == "pulumi:pulumi:Stack":

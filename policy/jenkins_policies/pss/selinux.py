@@ -1,5 +1,6 @@
 """baseline/seLinuxOptions: only container SELinux types; user and role must not be set."""
 from ..framework import Finding
+from ..pods import mapping
 
 ID, LEVEL, POLICY = "seLinuxOptions", "baseline", "pss-selinux"
 DESCRIPTION = "Custom SELinux users, roles or types are not allowed (Pod Security baseline)."
@@ -11,6 +12,7 @@ def problems(security_context):
     opts = security_context.get("seLinuxOptions")
     if opts is None:
         return []
+    opts = mapping(opts)
     found = []
     kind = opts.get("type") or ""
     if kind not in ALLOWED_TYPES:
