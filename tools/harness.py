@@ -261,8 +261,9 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
         def make_urn(self, parent: str, type_: str, name: str) -> str:
             # The engine qualifies a child's type with its parent's whole type chain
             # (the SDK's mock keeps only the last link).
-            if parent:
-                type_ = parent.split("::")[2] + "$" + type_
+            parent_type = parent.split("::")[2] if parent else ""
+            if parent_type and parent_type != "pulumi:pulumi:Stack":  # the root stack is left out
+                type_ = parent_type + "$" + type_
             return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
 
         def RegisterResource(self, request):
