@@ -15,7 +15,7 @@ from .pod_security import restricted_container_context, restricted_pod_context
 from .pools.base import ControllerNeeds, SecretFile
 
 CASC_CONFIG_MAP = "jenkins-casc"
-PLUGINS_DIR = "/var/jenkins_plugins"
+PLUGINS_DIR = "/usr/share/jenkins/ref/plugins"  # jenkins.sh copies ref/ into JENKINS_HOME at start
 CACHE_DIR = "/var/jenkins_cache"
 CONFIG_DIR = "/var/jenkins_config"
 
@@ -163,18 +163,23 @@ class JenkinsController(pulumi.ComponentResource):
         install_plugins = {
             "name": "install-plugins",
             "image": controller.image,
-            "command": [
+            # Exactly the pinned list (--latest false); then the old plugins go, so a pool that
+            # was removed leaves no plugin behind and the copy from ref/ starts clean.
+            "command": ["sh", "-euc", " ".join([
                 "jenkins-plugin-cli",
                 "--plugin-file", f"{CONFIG_DIR}/plugins.txt",
                 "--plugin-download-directory", PLUGINS_DIR,
                 "--war", "/usr/share/jenkins/jenkins.war",
                 "--latest", "false",
-            ],
+                "--verbose",
+                f"&& rm -rf {defaults.JENKINS_HOME}/plugins",
+            ])],
             "env": [{"name": "CACHE_DIR", "value": f"{CACHE_DIR}/plugin-cli"}],
             "resources": defaults.HELPER_RESOURCES.as_kubernetes(),
             "securityContext": restricted_container_context(),
             "volumeMounts": [
                 {"name": "plugin-list", "mountPath": CONFIG_DIR, "readOnly": True},
+                {"name": "jenkins-home", "mountPath": defaults.JENKINS_HOME},
                 {"name": "plugins", "mountPath": PLUGINS_DIR},
                 {"name": "cache", "mountPath": CACHE_DIR},
                 {"name": "tmp", "mountPath": "/tmp"},
@@ -186,7 +191,7 @@ class JenkinsController(pulumi.ComponentResource):
             "env": [
                 {"name": "JAVA_OPTS", "value": java_opts(controller.java_opts)},
                 {"name": "JENKINS_OPTS",
-                 "value": f"--webroot={CACHE_DIR}/war --pluginroot={PLUGINS_DIR}"},
+                 "value": f"--webroot={CACHE_DIR}/war"},
                 {"name": "CASC_JENKINS_CONFIG", "value": defaults.CASC_DIR},
                 {"name": "SECRETS", "value": defaults.SECRETS_DIR},
                 {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},

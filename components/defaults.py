@@ -4,36 +4,37 @@ from __future__ import annotations
 from .config_types import resources
 
 # Controller image: the LTS line on JDK 21, so controller and agents share one Java release.
-JENKINS_IMAGE = "jenkins/jenkins:2.528.2-lts-jdk21"
+JENKINS_IMAGE = "jenkins/jenkins:2.568.2-jdk21"
 # Inbound (WebSocket/JNLP) agent for Kubernetes-plugin pods; same JDK as the controller.
-INBOUND_AGENT_IMAGE = "jenkins/inbound-agent:3345.v03dee9b_f88fc-1-jdk21"
+INBOUND_AGENT_IMAGE = "jenkins/inbound-agent:3385.vf1123fb_515da_-1-jdk21"
 # SSH agent for the Docker plugin's ssh connector (injectSSHKey needs sshd in the image).
-SSH_AGENT_IMAGE = "jenkins/ssh-agent:6.20.0-jdk21"
+SSH_AGENT_IMAGE = "jenkins/ssh-agent:8.9.0-jdk21"
 # Plain JDK 21 image for the swarm client: the jar itself comes from the controller.
 SWARM_CLIENT_IMAGE = "eclipse-temurin:21.0.8_9-jre"
 # Docker-in-Docker daemon; its TLS listener on 2376 is the only way in.
-DIND_IMAGE = "docker:28.5.1-dind"
+DIND_IMAGE = "docker:29.7.2-dind"
 # Docker CLI copied into agents that drive a daemon (Docker Pipeline's `inside` needs the binary).
-DOCKER_CLI_IMAGE = "docker:28.5.1-cli"
+DOCKER_CLI_IMAGE = "docker:29.7.2-cli"
 # Rootless image builds where privileged pods are forbidden.
-ROOTLESS_BUILDER_IMAGE = "moby/buildkit:v0.25.1-rootless"
+ROOTLESS_BUILDER_IMAGE = "moby/buildkit:v0.32.2-rootless"
 
-# Pinned plugin versions: jenkins-plugin-cli installs exactly these, so a start-up never depends
+# Pinned plugin versions, as the Jenkins plugin BOM (jenkinsci/bom, 2026-08) manages them for the
+# 2.568.x LTS line: jenkins-plugin-cli installs exactly these, so a start-up never depends
 # on what the update centre serves that day. Pools add to this set by id; the version lives here.
 PLUGIN_VERSIONS: dict[str, str] = {
-    "configuration-as-code": "1985.vdda_32d0c4ea_b_",
-    "matrix-auth": "3.2.8",
+    "configuration-as-code": "2117.vc05a_0b_e6b_f4e",
+    "matrix-auth": "3.3",
     "workflow-aggregator": "608.v67378e9d3db_1",
-    "git": "5.8.0",
-    "credentials": "1447.v4cb_b_539b_5321",
+    "git": "5.10.1",
+    "credentials": "1511.v2e3cb_0008ef0",
     "instance-identity": "203.v15e81a_1b_7a_38",
-    "kubernetes": "4371.vb_33b_086d54a_1",
-    "kubernetes-credentials-provider": "1.276.v0a_2d3b_e2c2fd",
-    "swarm": "3.51",
-    "docker-plugin": "1274.vc0203fdf2e74",
-    "docker-workflow": "621.va_73f881d9232",
-    "docker-commons": "457.v0f62a_94f11a_3",
-    "ssh-slaves": "3.1071.v0d059c7b_c555",
+    "kubernetes": "4547.v52f3080db_8cd",
+    "kubernetes-credentials-provider": "1.315.v92008589c044",
+    "swarm": "1258.vda_14ddda_0613",
+    "docker-plugin": "1327.v9524f1ee134e",
+    "docker-workflow": "653.v2f2c08eff0ec",
+    "docker-commons": "477.v289085a_b_6896",
+    "ssh-slaves": "3.1097.v868116049892",
 }
 
 # Every controller gets these: JCasC, users and permissions, pipelines, git.

@@ -1,0 +1,48 @@
+"""Stack policy: the JENKINS_HOME PersistentVolumeClaim is `protect`ed.
+
+The Analyzer protocol carries the `protect` resource option but not `retainOnDelete`, so the
+pack can check only protect (the program sets both; retainOnDelete is covered by the program's
+own tests). A PVC is JENKINS_HOME when its labels match `selector` (matchLabels semantics).
+"""
+from __future__ import annotations
+
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, StackValidationPolicy
+
+from ..pods import get, kind_of, mapping, resource_name, resource_namespace
+
+POLICY = "jenkins-home-protected"
+DESCRIPTION = "The JENKINS_HOME PersistentVolumeClaim must be protected against deletion."
+DEFAULT_SELECTOR = {"app.kubernetes.io/component": "jenkins-home"}
+
+
+def validate(args, report):
+    config = args.get_config()
+    if not config.get("requireProtect", True):
+        return
+    selector = mapping(config.get("selector") or DEFAULT_SELECTOR)
+    for r in args.resources:
+        if kind_of(r.resource_type) != "PersistentVolumeClaim":
+            continue
+        labels = mapping(get(r.props, "metadata", "labels"))
+        if not all(labels.get(k) == v for k, v in selector.items()):
+            continue
+        if not r.opts.protect:
+            ref = f"PersistentVolumeClaim {resource_namespace(r.props)}/{resource_name(r.props, r.name)}"
+            report(f"{ref}: JENKINS_HOME must be created with protect=True "
+                   f"(and retainOnDelete=True, which policies cannot see) ({POLICY})", r.urn)
+
+
+policy = StackValidationPolicy(
+    name=POLICY,
+    description=DESCRIPTION,
+    validate=validate,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(properties={
+        "requireProtect": {"type": "boolean", "default": True,
+                           "description": "require the protect option on JENKINS_HOME"},
+        "selector": {"type": "object", "minProperties": 1, "default": DEFAULT_SELECTOR,
+                     "additionalProperties": {"type": "string"},
+                     "description": "labels (all of them) that identify the JENKINS_HOME PVC"},
+    }),
+    tags=["jenkins", "data"],
+)

@@ -1,0 +1,22 @@
+"""restricted/restrictedVolumes: only configMap, csi, downwardAPI, emptyDir, ephemeral, image,
+persistentVolumeClaim, projected and secret volumes (overrides baseline hostPathVolumes)."""
+from ..framework import STRING_LIST, Finding
+
+ID, LEVEL, POLICY = "restrictedVolumes", "restricted", "pss-restricted-volumes"
+DESCRIPTION = "Only ephemeral, projected and claim-backed volume types are allowed (Pod Security restricted)."
+
+ALLOWED = frozenset({"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image",
+                     "persistentVolumeClaim", "projected", "secret"})
+# An allow entry may list volumeTypes: then it only exempts volumes of those types
+# (dev lets the Docker-socket pod keep its hostPath, and nothing else).
+ALLOW_TAG = ("volumeTypes", {**STRING_LIST, "description": "exempt only these volume types"})
+
+
+def check(pod):
+    for volume in pod.volumes():
+        sources = [k for k, v in volume.items() if k != "name" and v is not None]
+        if any(k in ALLOWED for k in sources):
+            continue
+        kind = sources[0] if sources else "unknown"
+        yield Finding("", f'{pod.spec_path}.volumes["{volume.get("name")}"] of type {kind} '
+                          "is not allowed", kind)
