@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+import typing
 from typing import Annotated, Any, Literal, Optional, Union
 
 import pulumi
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from . import defaults
 from .config_types import (
@@ -73,17 +74,18 @@ class StackConfig(Model):
     network_policies: bool = True
     pools: tuple[PoolUnion, ...] = ()
 
-    @model_validator(mode="after")
-    def _pools_consistent(self) -> "StackConfig":
+    @field_validator("pools")
+    @classmethod
+    def _pools_consistent(cls, pools: tuple) -> tuple:
         seen: set[str] = set()
-        for pool in self.pools:
+        for pool in pools:
             if pool.name in seen:
                 raise ValueError(f"pool name '{pool.name}' is used twice; pool names must be unique")
             seen.add(pool.name)
-        on_controller = [p.name for p in self.pools if p.type == "controller"]
+        on_controller = [p.name for p in pools if p.type == "controller"]
         if len(on_controller) > 1:
             raise ValueError(f"at most one pool of type controller, got {', '.join(on_controller)}")
-        return self
+        return pools
 
     @property
     def pool_types(self) -> set[str]:
@@ -111,10 +113,36 @@ def _location(loc: tuple) -> str:
     return out
 
 
+def _model_in(annotation: Any) -> Optional[type]:
+    """The model class inside Optional[...], tuple[...], Annotated[...]; None for scalars and unions."""
+    if isinstance(annotation, type) and issubclass(annotation, Model):
+        return annotation
+    models = {m for arg in typing.get_args(annotation) if (m := _model_in(arg)) is not None}
+    return models.pop() if len(models) == 1 else None
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    cls: Optional[type] = StackConfig
+    for part in loc[:-1]:
+        if cls is None:
+            return []
+        if isinstance(part, int):
+            continue
+        if part in POOL_TYPES:
+            cls = POOL_TYPES[part][0]
+            continue
+        fields = {field.alias or name: field for name, field in cls.model_fields.items()}
+        cls = _model_in(fields[part].annotation) if part in fields else None
+    if cls is None:
+        return []
+    return sorted(field.alias or name for name, field in cls.model_fields.items())
+
+
 def _describe(error: dict) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key"
+        allowed = _allowed_keys(tuple(error["loc"]))
+        return f"unknown key; allowed keys: {', '.join(allowed)}" if allowed else "unknown key"
     if kind == "missing":
         return "required key is missing"
     message = error["msg"]

@@ -57,8 +57,17 @@ def unwrap(value: Any) -> Any:
     return _walk(value, lambda inner: _walk(inner, lambda x: x))
 
 
+def _redact_leaves(value: Any) -> Any:
+    """Keep a secret's shape (a Secret's stringData stays a mapping), hide every value in it."""
+    if isinstance(value, dict) and not is_secret(value):
+        return {k: _redact_leaves(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_leaves(v) for v in value]
+    return REDACTED
+
+
 def redact(value: Any) -> Any:
-    return _walk(value, lambda inner: REDACTED)
+    return _walk(value, _redact_leaves)
 
 
 def secret_paths(value: Any, path: str = "") -> list[str]:

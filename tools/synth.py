@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from .harness import Synthesis, synthesize
+from .harness import Synthesis, config_as_cli_passes_it, synthesize
 
 
 def render_yaml(synthesis: Synthesis) -> str:
@@ -55,9 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stack", help="stack name: stacks/Pulumi.<stack>.yaml")
     parser.add_argument("--format", choices=("yaml", "json"), default="yaml")
     parser.add_argument("--out", type=Path, help="write files under DIR/<stack>/ instead of printing")
+    parser.add_argument("--stack-file", type=Path, help="config from this file, not stacks/Pulumi.<stack>.yaml")
     args = parser.parse_args(argv)
     try:
-        synthesis = synthesize(args.stack)
+        if args.stack_file:
+            document = yaml.safe_load(args.stack_file.read_text()) or {}
+            config, secret_keys = config_as_cli_passes_it(document.get("config") or {})
+            synthesis = synthesize(args.stack, config=config, secret_keys=secret_keys)
+        else:
+            synthesis = synthesize(args.stack)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

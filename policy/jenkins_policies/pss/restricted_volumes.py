@@ -15,8 +15,9 @@ ALLOW_TAG = ("volumeTypes", {**STRING_LIST, "description": "exempt only these vo
 def check(pod):
     for volume in pod.volumes():
         sources = [k for k, v in volume.items() if k != "name" and v is not None]
-        if any(k in ALLOWED for k in sources):
+        # No source at all: the API server defaults the volume to emptyDir (SetDefaults_Volume).
+        if not sources or any(k in ALLOWED for k in sources):
             continue
-        kind = sources[0] if sources else "unknown"
+        kind = sources[0]
         yield Finding("", f'{pod.spec_path}.volumes["{volume.get("name")}"] of type {kind} '
                           "is not allowed", kind)

@@ -1,0 +1,29 @@
+"""Project files that no CLI checks on this machine."""
+import json
+
+import jsonschema
+import yaml
+
+from tests.conftest import ROOT, SHARED
+
+
+def test_pulumi_yaml_is_a_valid_project_file():
+    schema = json.loads((SHARED / "schemas" / "pulumi-project.schema.json").read_text())
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    jsonschema.validate(project, schema)
+    assert project["runtime"]["name"] == "python"
+    assert project["stackConfigDir"] == "stacks"
+
+
+def test_every_runtime_dependency_is_pinned_exactly():
+    for name in ("requirements.txt", "requirements-dev.txt", "policy/requirements.txt"):
+        for line in (ROOT / name).read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if line and not line.startswith("-r"):
+                assert "==" in line, f"{name}: {line} is not pinned"
+
+
+def test_runtime_requirements_name_the_sdks_the_program_imports():
+    names = {line.split("==")[0] for line in (ROOT / "requirements.txt").read_text().splitlines()
+             if "==" in line}
+    assert {"pulumi", "pulumi-kubernetes", "pulumi-random", "pulumi-tls", "pydantic"} <= names
