@@ -7,6 +7,9 @@ from .config_types import resources
 JENKINS_IMAGE = "jenkins/jenkins:2.568.2-jdk21"
 # Inbound (WebSocket/JNLP) agent for Kubernetes-plugin pods; same JDK as the controller.
 INBOUND_AGENT_IMAGE = "jenkins/inbound-agent:3385.vf1123fb_515da_-1-jdk21"
+# Plain agent image (java, no entrypoint) for the Docker plugin's attach connector; same release as
+# the inbound agent (both are built from jenkinsci/docker-agent).
+AGENT_IMAGE = "jenkins/agent:3385.vf1123fb_515da_-1-jdk21"
 # SSH agent for the Docker plugin's ssh connector (injectSSHKey needs sshd in the image).
 SSH_AGENT_IMAGE = "jenkins/ssh-agent:8.9.0-jdk21"
 # Plain JDK 21 image for the swarm client: the jar itself comes from the controller.

@@ -350,7 +350,7 @@ def test_pack_is_stopped_after_a_run():
 
 def test_manifests_to_resources(tmp_path):
     path = tmp_path / "all.yaml"
-    path.write_text("---\n".join(json.dumps(d) for d in [
+    path.write_text("\n---\n".join(json.dumps(d) for d in [
         namespace("jenkins"), {k: v for k, v in workload().items() if k != "metadata"} | {"metadata": {"name": "a"}},
         {"apiVersion": "v1", "kind": "List", "items": [configmap("c", {})]},
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"k": "v"}}]))

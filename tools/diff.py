@@ -308,7 +308,8 @@ def _fence(lines: list[str], info: str = "diff") -> list[str]:
 
 
 def _title(resource: dict) -> str:
-    label = resource.get("kubernetes") or resource["name"]
+    """`kubernetes:core/v1:PersistentVolumeClaim` jenkins/jenkins-home (namespace/name), else the logical name."""
+    label = resource.get("kubernetes", "").split("/", 1)[-1] or resource["name"]
     return f"`{resource['type']}` {label}"
 
 
@@ -323,12 +324,14 @@ def render_markdown(base_ref: str, commit: str, diffs: list[StackDiff]) -> str:
             side = "the base revision" if d.status == "base-error" else "the working tree"
             out += [f"**Could not render {side}**:", "", *_fence(d.error.splitlines(), "text"), ""]
             continue
-        for resource in d.removed:
-            out += [f"- **removed** {_title(resource)}", f"  `{resource['urn']}`"]
-        for resource in d.added:
-            out += [f"- **added** {_title(resource)}", f"  `{resource['urn']}`"]
-        if d.removed or d.added:
-            out.append("")
+        listing = [line for resource in d.removed for line in (f"- **removed** {_title(resource)}",
+                                                              f"  `{resource['urn']}`")]
+        listing += [line for resource in d.added for line in (f"- **added** {_title(resource)}",
+                                                             f"  `{resource['urn']}`")]
+        if d.status in ("added", "removed"):  # a whole stack: fold the long list away
+            listing = ["<details><summary>resources</summary>", "", *listing, "", "</details>"]
+        if listing:
+            out += listing + [""]
         for resource in d.changed:
             out += [f"#### changed {_title(resource)}", "", f"`{resource['urn']}`", ""]
             out += _fence([line for c in resource["changes"] for line in _change_lines(c)]) + [""]

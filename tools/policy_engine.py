@@ -411,7 +411,7 @@ class PolicyPackSession:
         diagnostics: list[tuple[Any, str]] = []
         for r in resources:
             if not r.custom:
-                continue  # the engine analyzes custom resources; components are seen by AnalyzeStack
+                continue  # components carry no provider inputs; AnalyzeStack still sees them
             request = analyzer_pb2.AnalyzeRequest(
                 type=r.type, urn=r.urn, name=r.name, properties=_struct(r.properties, r.secret_keys),
                 options=self._options(r), provider=self._provider(r))

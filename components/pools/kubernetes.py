@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from .. import defaults
 from ..config_types import DnsLabel, JenkinsLabel, Model, PinnedImage, ResourcesConfig
@@ -39,12 +39,13 @@ class KubernetesPoolConfig(PoolConfig):
     container_cap: Annotated[int, Field(ge=1, le=1000)] = 10
     templates: Annotated[tuple[PodTemplateConfig, ...], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _unique_templates(self) -> "KubernetesPoolConfig":
-        names = [t.name for t in self.templates]
+    @field_validator("templates")
+    @classmethod
+    def _unique_templates(cls, templates: tuple) -> tuple:
+        names = [t.name for t in templates]
         if len(set(names)) != len(names):
             raise ValueError("template names must be unique")
-        return self
+        return templates
 
 
 # Only what the plugin does with agent pods, and only in the pool's own namespace.

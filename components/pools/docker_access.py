@@ -1,0 +1,106 @@
+"""How the controller pod reaches the Docker daemon of the node it runs on (pools controller, docker-cloud).
+
+Two ways, chosen by `docker.access` in the pool's config:
+
+- `socket` (default): the node's /var/run/docker.sock as a hostPath of `type: Socket`, so a node
+  without Docker (containerd only) fails the pod at once instead of mounting an empty directory;
+  the socket's group id goes into the pod's supplementalGroups (the controller stays uid 1000).
+  The pod gets label jenkins-k8s.io/docker-socket=true and the controller namespace has to
+  enforce Pod Security `privileged` (warn/audit stay `restricted`): whoever holds the socket is
+  root on the node.
+- `tcp`: DOCKER_HOST=tcp://$(HOST_IP):2375 with HOST_IP from the downward API (status.hostIP).
+  No host path, the namespace stays restricted, but the daemon must listen on the node's 2375
+  without TLS: anyone who reaches that port is root on the node. Only for lab clusters.
+
+Everything returned is plain data (volumes, mounts, env, init containers) for ControllerNeeds.
+Volume and env entries are identical whichever pool asks, so two pools that both use the node's
+daemon ask for the same things.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+from pydantic import Field
+
+from .. import defaults, labels
+from ..config_types import Model
+from ..pod_security import restricted_container_context
+
+SOCKET_PATH = "/var/run/docker.sock"
+SOCKET_VOLUME = "docker-sock"
+CLI_VOLUME = "docker-cli"
+CLI_DIR = "/opt/docker-cli"
+# The jenkins image's PATH (JAVA_HOME/bin first), with the copied docker CLI in front. Image env
+# cannot be referenced from a pod's env, so it is spelled out.
+CONTROLLER_PATH = (f"{CLI_DIR}:/opt/java/openjdk/bin:/usr/local/sbin:/usr/local/bin:"
+                   "/usr/sbin:/usr/bin:/sbin:/bin")
+
+
+class NodeDockerConfig(Model):
+    """The node's Docker daemon, as seen from the controller pod."""
+
+    access: Literal["socket", "tcp"] = "socket"
+    # Group owning the socket on the nodes (`stat -c %g /var/run/docker.sock`); 999 on most distros.
+    socket_group: Annotated[int, Field(ge=1, le=2**31 - 1)] = 999
+    tcp_port: Annotated[int, Field(ge=1, le=65535)] = defaults.DOCKER_HOST_TCP_PORT
+
+    def host_access_reason(self, pool_name: str) -> Optional[str]:
+        if self.access == "socket":
+            return (f"pool '{pool_name}' mounts the node's Docker socket ({SOCKET_PATH}) into the "
+                    "controller pod, which is root on that node")
+        return None
+
+    def plugin_uri(self) -> str:
+        """The daemon's address for the Docker plugin; JCasC resolves ${HOST_IP} from the pod's env."""
+        if self.access == "socket":
+            return f"unix://{SOCKET_PATH}"
+        return "tcp://${HOST_IP}:" + str(self.tcp_port)
+
+    def cli_docker_host(self) -> str:
+        """DOCKER_HOST for the CLI in the controller container ($(HOST_IP) is expanded by the kubelet)."""
+        if self.access == "socket":
+            return f"unix://{SOCKET_PATH}"
+        return f"tcp://$(HOST_IP):{self.tcp_port}"
+
+
+HOST_IP_ENV = {"name": "HOST_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}
+
+
+def daemon_access(config: NodeDockerConfig) -> dict:
+    """Volumes, mounts, env, supplemental groups and pod labels for talking to the node's daemon.
+
+    HOST_IP is always set: the Docker plugin's ssh connector needs the node's address to reach
+    the port an agent container publishes there, and in tcp mode it is the daemon's address.
+    """
+    if config.access == "socket":
+        return {
+            "volumes": ({"name": SOCKET_VOLUME, "hostPath": {"path": SOCKET_PATH, "type": "Socket"}},),
+            "volume_mounts": ({"name": SOCKET_VOLUME, "mountPath": SOCKET_PATH},),
+            "env": (HOST_IP_ENV,),
+            "supplemental_groups": (config.socket_group,),
+            "pod_labels": {labels.DOCKER_SOCKET: "true"},
+        }
+    return {"volumes": (), "volume_mounts": (), "env": (HOST_IP_ENV,), "supplemental_groups": (),
+            "pod_labels": {}}
+
+
+def cli_for_controller(config: NodeDockerConfig) -> dict:
+    """The docker CLI in the controller container: copied from a pinned docker:*-cli image by an
+    init container into an emptyDir that goes first on PATH; DOCKER_HOST points at the daemon."""
+    init = {
+        "name": "copy-docker-cli",
+        "image": defaults.DOCKER_CLI_IMAGE,
+        "command": ["cp", "/usr/local/bin/docker", f"{CLI_DIR}/docker"],
+        "resources": defaults.HELPER_RESOURCES.as_kubernetes(),
+        "securityContext": restricted_container_context(),
+        "volumeMounts": [{"name": CLI_VOLUME, "mountPath": CLI_DIR}],
+    }
+    return {
+        "volumes": ({"name": CLI_VOLUME, "emptyDir": {}},),
+        "volume_mounts": ({"name": CLI_VOLUME, "mountPath": CLI_DIR, "readOnly": True},),
+        "init_containers": (init,),
+        "env": (
+            {"name": "PATH", "value": CONTROLLER_PATH},
+            {"name": "DOCKER_HOST", "value": config.cli_docker_host()},
+        ),
+    }

@@ -1,0 +1,226 @@
+"""Docker-plugin pool on a Docker-in-Docker daemon of its own: no host path, no node socket.
+
+The daemon is a StatefulSet (pinned docker:*-dind) in a namespace of its own that enforces Pod
+Security `privileged`; only its `dind` container is privileged. It speaks TLS only, on 2376
+(mutual TLS: dockerd runs with --tlsverify). Certificates come from pulumi-tls (dind.py): the
+server certificate names the Service's DNS names and, with several replicas, each pod's own
+name; its key lives in a Secret in the DinD namespace. The client certificate and key live in a
+Secret in the controller's namespace, mounted as files that JCasC reads into the docker-commons
+`x509ClientCert` credential the Docker plugin uses. /var/lib/docker is a PVC per replica, so
+pulled images stay cached across restarts. A NetworkPolicy lets only the controller's pods reach
+2376 (and, for ssh agents, the ports the daemon publishes).
+
+With several replicas there is one Docker cloud per replica (per-pod DNS name): the plugin must
+talk to the daemon that holds its container, which a load-balanced Service would not guarantee.
+
+Docker Pipeline's `inside` on these agents: the daemon resolves the workspace path in its own
+filesystem; docker-workflow detects that the agent is itself a container on that daemon and
+passes --volumes-from, and the agent images declare their workdir a VOLUME, so it works when the
+pipeline talks to this daemon (`docker.withServer(uri, credentialsId)`, values in the cloud
+config) and the agent image has the docker CLI. See docs/topologies/docker-cloud-dind.md.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field, model_validator
+
+from .. import defaults, labels
+from ..config_types import Model, OptionalStorageClass, PinnedImage, Replicas, ResourcesConfig, StorageSize
+from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext, SecretFile
+from .dind import DindCertificates, dind_container, server_certs_volume, x509_credential_jcasc
+from .docker_cloud import DockerTemplateConfig, _unique_names, cloud_jcasc
+
+TYPE = "docker-cloud-dind"
+SERVICE = "dind"
+# Ports dockerd publishes containers on (the kernel's default ip_local_port_range): the ssh
+# connector connects there.
+EPHEMERAL_PORTS = (32768, 60999)
+
+
+class DindDaemonConfig(Model):
+    image: PinnedImage = defaults.DIND_IMAGE
+    replicas: Replicas = 1
+    resources: ResourcesConfig = defaults.DIND_RESOURCES
+    storage_size: StorageSize = defaults.DIND_STORAGE
+    storage_class_name: OptionalStorageClass = None
+
+
+class DockerCloudDindPoolConfig(PoolConfig):
+    type: Literal["docker-cloud-dind"]
+    daemon: DindDaemonConfig = DindDaemonConfig()
+    # Per daemon (per replica).
+    container_cap: Annotated[int, Field(ge=1, le=1000)] = 10
+    templates: Annotated[tuple[DockerTemplateConfig, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_templates(self) -> "DockerCloudDindPoolConfig":
+        _unique_names(self.templates)
+        return self
+
+
+def service_dns_names(namespace: str, replicas: int) -> list[str]:
+    """The server certificate's SANs: the Service in every form, and each pod's name if replicas > 1."""
+    names = [SERVICE, f"{SERVICE}.{namespace}", f"{SERVICE}.{namespace}.svc",
+             f"{SERVICE}.{namespace}.svc.cluster.local"]
+    if replicas > 1:
+        for index in range(replicas):
+            pod = f"{SERVICE}-{index}.{SERVICE}.{namespace}"
+            names += [f"{pod}.svc", f"{pod}.svc.cluster.local"]
+    return names
+
+
+def daemon_uris(namespace: str, replicas: int) -> list[tuple[str, str]]:
+    """(suffix, uri) per Docker cloud: the Service with one replica, each pod's DNS name otherwise."""
+    port = defaults.DIND_PORT
+    if replicas == 1:
+        return [("", f"tcp://{SERVICE}.{namespace}.svc.cluster.local:{port}")]
+    return [(f"-{i}", f"tcp://{SERVICE}-{i}.{SERVICE}.{namespace}.svc.cluster.local:{port}")
+            for i in range(replicas)]
+
+
+def client_secret_files(pool_name: str) -> tuple[SecretFile, ...]:
+    secret = client_secret_name(pool_name)
+    return (SecretFile(secret, "key.pem", f"{pool_name}-docker-client-key"),
+            SecretFile(secret, "cert.pem", f"{pool_name}-docker-client-cert"),
+            SecretFile(secret, "ca.pem", f"{pool_name}-docker-ca"))
+
+
+def client_secret_name(pool_name: str) -> str:
+    return f"{pool_name}-docker-client"
+
+
+def credential_id(pool_name: str) -> str:
+    return f"{pool_name}-docker-client"
+
+
+def controller_jcasc(config: DockerCloudDindPoolConfig, namespace: str, jenkins_url: str) -> dict:
+    key, cert, ca = client_secret_files(config.name)
+    clouds = [
+        cloud_jcasc(name=f"{config.name}{suffix}", uri=uri, templates=config.templates,
+                    container_cap=config.container_cap, pool_name=config.name, jenkins_url=jenkins_url,
+                    credentials_id=credential_id(config.name))
+        for suffix, uri in daemon_uris(namespace, config.daemon.replicas)
+    ]
+    return {
+        "jenkins": {"clouds": clouds},
+        **x509_credential_jcasc(
+            credential_id(config.name), f"Docker daemon of pool {config.name} (TLS client)",
+            key_file=key.file_name, cert_file=cert.file_name, ca_file=ca.file_name),
+    }
+
+
+def dind_network_policy(selector: dict, controller_namespace: str, controller_selector: dict,
+                        publishes_ports: bool) -> dict:
+    """2376 from the controller's pods only; with ssh agents also the published ports."""
+    controller = [{"namespaceSelector": {"matchLabels": {labels.NAMESPACE_NAME: controller_namespace}},
+                   "podSelector": {"matchLabels": controller_selector}}]
+    rules = [{"from": controller, "ports": [{"protocol": "TCP", "port": defaults.DIND_PORT}]}]
+    if publishes_ports:
+        low, high = EPHEMERAL_PORTS
+        rules.append({"from": controller, "ports": [{"protocol": "TCP", "port": low, "endPort": high}]})
+    return {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"], "ingress": rules}
+
+
+class DockerCloudDindPool(AgentPool):
+    TYPE = TYPE
+
+    def __init__(self, config: DockerCloudDindPoolConfig, context: PoolContext,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("DockerCloudDindPool", config, context, opts)
+        endpoints = context.endpoints
+        daemon = config.daemon
+        self.namespace = endpoints.pool_namespace(config.name)
+        namespace = self.create_namespace("privileged")
+
+        certificates = DindCertificates.create(self, service_dns_names(self.namespace, daemon.replicas))
+        server_secret = k8s.core.v1.Secret(
+            self.child_name("dind-server-tls"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name="dind-server-tls", namespace=namespace, labels=self.pool_labels("dind")),
+            type="Opaque",
+            string_data=certificates.server_secret_data(),
+            opts=self.child_opts(additional_secret_outputs=["data", "stringData"]),
+        )
+        k8s.core.v1.Secret(
+            self.child_name("docker-client"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=client_secret_name(config.name), namespace=context.controller_namespace,
+                labels=self.pool_labels("credentials")),
+            type="Opaque",
+            string_data=certificates.client_secret_data(),
+            opts=self.child_opts(additional_secret_outputs=["data", "stringData"]),
+        )
+
+        selector = {labels.NAME: "jenkins", labels.COMPONENT: "dind", labels.POOL: config.name}
+        pod_labels = {**self.pool_labels("dind"), labels.DIND: "true"}
+        service = k8s.core.v1.Service(
+            self.child_name("dind"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE, namespace=namespace,
+                                                labels=self.pool_labels("dind")),
+            spec={
+                # Headless: per-pod DNS names for the StatefulSet, and no load balancing between daemons.
+                "clusterIP": "None",
+                "selector": selector,
+                "ports": [{"name": "docker-tls", "port": defaults.DIND_PORT, "targetPort": "docker-tls"}],
+            },
+            opts=self.child_opts(),
+        )
+        data_volume = "docker-data"
+        claim_spec = {"accessModes": ["ReadWriteOnce"],
+                      "resources": {"requests": {"storage": daemon.storage_size}}}
+        if daemon.storage_class_name:
+            claim_spec["storageClassName"] = daemon.storage_class_name
+        k8s.apps.v1.StatefulSet(
+            self.child_name("dind"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE, namespace=namespace,
+                                                labels=self.pool_labels("dind")),
+            spec={
+                "serviceName": SERVICE,
+                "replicas": daemon.replicas,
+                "podManagementPolicy": "Parallel",
+                "selector": {"matchLabels": selector},
+                "template": {
+                    "metadata": {"labels": {**pod_labels, **selector}},
+                    "spec": {
+                        "automountServiceAccountToken": False,
+                        "enableServiceLinks": False,
+                        # Pod level stays minimal: the one container is privileged and runs as root.
+                        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                        "containers": [dind_container(
+                            certs_volume="tls", data_volume=data_volume, image=daemon.image,
+                            resources=daemon.resources)],
+                        "volumes": [server_certs_volume("tls", "dind-server-tls")],
+                    },
+                },
+                "volumeClaimTemplates": [{
+                    "metadata": {"name": data_volume, "labels": self.pool_labels("dind")},
+                    "spec": claim_spec,
+                }],
+            },
+            opts=self.child_opts(depends_on=[server_secret, service]),
+        )
+
+        controller_selector = {labels.NAME: "jenkins", labels.COMPONENT: "controller"}
+        k8s.networking.v1.NetworkPolicy(
+            self.child_name("dind-ingress"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="dind", namespace=namespace,
+                                                labels=self.pool_labels("dind")),
+            spec=dind_network_policy(selector, endpoints.namespace, controller_selector,
+                                     publishes_ports=any(t.connector == "ssh" for t in config.templates)),
+            opts=self.child_opts(),
+        )
+
+        uses_ssh = any(t.connector == "ssh" for t in config.templates)
+        self.agent_labels = tuple(label for t in config.templates for label in t.labels)
+        self.needs = ControllerNeeds(
+            plugins=("docker-plugin", "docker-workflow", "docker-commons",
+                     *(("ssh-slaves",) if uses_ssh else ())),
+            jcasc=controller_jcasc(config, self.namespace, endpoints.internal_url),
+            secret_files=client_secret_files(config.name),
+            # Agent containers reach the controller through the DinD pod's address (NAT).
+            agent_namespaces=(self.namespace,),
+        )
+        self.finish()
