@@ -99,7 +99,7 @@ def test_controller_pod_stays_restricted_otherwise(alone):
     assert duplicate_names(spec) == []
 
 
-def test_without_docker_nothing_of_docker(tmp_path):
+def test_without_docker_nothing_of_docker():
     synthesis = synth_pools({**ONMASTER, "docker": None})
     assert host_paths(synthesis) == []
     assert "docker-workflow" not in plugins(synthesis)

@@ -1,0 +1,90 @@
+"""RBAC and NetworkPolicies grant exactly what the enabled pools need."""
+from __future__ import annotations
+
+import pytest
+
+from components.pools.kubernetes import AGENT_POD_RULES
+from tests.conftest import STACKS, minimal_config, stack_config, synth_config
+from tests.test_data_safety import SAMPLES
+
+
+def objects(synthesis, kind):
+    return [r.inputs for r in synthesis.kubernetes_objects() if r.inputs["kind"] == kind]
+
+
+def source_namespaces(rule):
+    return {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in rule["from"]}
+
+
+CASES = {**{stack: None for stack in STACKS}, "all-pools": minimal_config(pools=list(SAMPLES.values())),
+         "no-pools": minimal_config()}
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def case(request, stack_syntheses):
+    config = CASES[request.param]
+    if config is None:
+        return request.param, stack_config(request.param), stack_syntheses[request.param]
+    return request.param, config, synth_config(config)
+
+
+def test_nothing_cluster_wide(case):
+    _, _, synthesis = case
+    assert objects(synthesis, "ClusterRole") == [] and objects(synthesis, "ClusterRoleBinding") == []
+
+
+def test_roles_exist_only_for_kubernetes_pools_and_grant_only_agent_pods(case):
+    _, config, synthesis = case
+    pools = config.get("jenkins:pools", [])
+    namespace = config["jenkins:namespace"]
+    expected = {f"{namespace}-{p['name']}" for p in pools if p["type"] == "kubernetes"}
+    roles = objects(synthesis, "Role")
+    assert {r["metadata"]["namespace"] for r in roles} == expected
+    for role in roles:
+        assert role["rules"] == [dict(rule) for rule in AGENT_POD_RULES]
+        assert not any("secrets" in rule["resources"] for rule in role["rules"])
+    for binding in objects(synthesis, "RoleBinding"):
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "jenkins", "namespace": namespace}]
+
+
+def test_service_account_token_only_with_the_kubernetes_plugin(case):
+    _, config, synthesis = case
+    needs_api = any(p["type"] == "kubernetes" for p in config.get("jenkins:pools", []))
+    account = objects(synthesis, "ServiceAccount")[0]
+    assert account["automountServiceAccountToken"] is needs_api
+
+
+def test_controller_ports_open_only_to_its_agents_and_clients(case):
+    _, config, synthesis = case
+    namespace = config["jenkins:namespace"]
+    policy = next(p for p in objects(synthesis, "NetworkPolicy") if p["metadata"]["namespace"] == namespace)
+    # Pools whose agents run in pods of their own namespace; node-daemon and controller
+    # executors have none (their traffic comes from the node or the controller itself).
+    agent_namespaces = {pool["namespace"] for pool in synthesis.outputs.get("pools", {}).values()
+                        if pool["namespace"] != namespace}
+    by_port = {rule["ports"][0]["port"]: source_namespaces(rule) for rule in policy["spec"]["ingress"]}
+    assert by_port.get(50000, set()) == agent_namespaces
+    ingress = config.get("jenkins:exposure", {}).get("ingress")
+    clients = agent_namespaces | ({ingress.get("controllerNamespace", "ingress-nginx")} if ingress else set())
+    assert by_port.get(8080, set()) == clients
+
+
+def test_every_dind_daemon_is_reachable_only_from_jenkins(case):
+    _, config, synthesis = case
+    namespace = config["jenkins:namespace"]
+    policies = objects(synthesis, "NetworkPolicy")
+    for record in synthesis.kubernetes_objects():
+        pod = record.inputs.get("spec", {}).get("template", {})
+        containers = pod.get("spec", {}).get("containers", []) + pod.get("spec", {}).get("initContainers", [])
+        if not any(c.get("securityContext", {}).get("privileged") for c in containers):
+            continue
+        labels = pod["metadata"]["labels"]
+        covering = [p for p in policies if p["metadata"]["namespace"] == record.inputs["metadata"]["namespace"]
+                    and all(labels.get(k) == v for k, v in p["spec"]["podSelector"]["matchLabels"].items())]
+        assert covering, f"{record.name}: no NetworkPolicy selects the DinD pod"
+        for policy in covering:
+            for rule in policy["spec"]["ingress"]:
+                for peer in rule.get("from", []):
+                    selected = peer.get("namespaceSelector", {}).get("matchLabels", {})
+                    # Only the controller's namespace (its pods) or the pod itself may connect.
+                    assert selected in ({}, {"kubernetes.io/metadata.name": namespace}), peer
