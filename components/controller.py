@@ -42,6 +42,17 @@ class MergedNeeds:
         def flat(attr):
             return tuple(item for need in needs for item in getattr(need, attr))
 
+        def by_name(attr, key="name"):
+            """Two pools may ask for the same entry (both mount the node's socket): keep one.
+            The same name with different contents would be rejected by the API server: say so now."""
+            kept: dict = {}
+            for item in flat(attr):
+                item = dict(item)
+                if item[key] in kept and kept[item[key]] != item:
+                    raise pulumi.RunError(f"jenkins:pools: two pools ask for different controller {attr} named {item[key]!r}")
+                kept.setdefault(item[key], item)
+            return tuple(kept.values())
+
         pod_labels: dict = {}
         for need in needs:
             pod_labels.update(need.pod_labels)
@@ -50,10 +61,10 @@ class MergedNeeds:
             fragments=tuple(dict(need.jcasc) for need in needs),
             executors=sum(need.executors for need in needs),
             labels=flat("labels"),
-            env=tuple(dict(e) for e in flat("env")),
-            volumes=tuple(dict(v) for v in flat("volumes")),
-            volume_mounts=tuple(dict(m) for m in flat("volume_mounts")),
-            init_containers=tuple(dict(c) for c in flat("init_containers")),
+            env=by_name("env"),
+            volumes=by_name("volumes"),
+            volume_mounts=by_name("volume_mounts", key="mountPath"),
+            init_containers=by_name("init_containers"),
             secret_files=flat("secret_files"),
             pod_labels=pod_labels,
             supplemental_groups=tuple(sorted(set(flat("supplemental_groups")))),

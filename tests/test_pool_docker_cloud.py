@@ -107,8 +107,6 @@ def test_combined_with_kubernetes_keeps_both_clouds(combined):
     assert [next(iter(c)) for c in clouds] == ["docker", "kubernetes"]
 
 
-@pytest.mark.xfail(strict=True, reason="controller.MergedNeeds appends identical volumes of two pools "
-                                       "(docker-sock) instead of merging them; fix in controller.py")
 def test_with_controller_pool_socket_volume_is_not_duplicated():
     synthesis = synth_pools(DOCKER, {"name": "onmaster", "type": "controller", "labels": ["onmaster"]})
     assert duplicate_names(controller_pod(synthesis)["spec"]) == []

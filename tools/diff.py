@@ -207,14 +207,31 @@ def compare(old: Any, new: Any, path: str = "") -> list[Change]:
             if not out:  # same items, new order
                 out.append(Change(path, list(old_named), list(new_named)))
             return out
-        if len(old) == len(new) and all(_container(a) and _container(b) for a, b in zip(old, new)):
-            return [c for i, (a, b) in enumerate(zip(old, new)) for c in compare(a, b, f"{path}[{i}]")]
-        return [Change(path, old, new)]
+        return _compare_lists(old, new, path)
     if _text(old) and _text(new) and any(isinstance(v, str) and "\n" in v for v in (old, new)):
         before, after = ("" if v is ABSENT else v for v in (old, new))
         lines = list(difflib.unified_diff(before.splitlines(), after.splitlines(), "base", "head", lineterm="", n=3))
         return [Change(path, old, new, text_diff=lines[2:])]  # without the ---/+++ header
     return [Change(path, old, new)]
+
+
+def _compare_lists(old: list, new: list, path: str) -> list[Change]:
+    """Element by element: inserted and deleted items by index, items changed in place recursed into."""
+    if not any(_container(v) for v in old + new) and len(old) + len(new) <= 16:
+        return [Change(path, old, new)]  # short lists of scalars (args, labels) read best whole
+    keys = lambda items: [json.dumps(v, sort_keys=True) for v in items]  # noqa: E731
+    out: list[Change] = []
+    matcher = difflib.SequenceMatcher(a=keys(old), b=keys(new), autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        if op == "replace" and i2 - i1 == j2 - j1:
+            for i, j in zip(range(i1, i2), range(j1, j2)):
+                out += compare(old[i], new[j], f"{path}[{j}]")
+            continue
+        out += [Change(f"{path}[{i}]", old[i], ABSENT) for i in range(i1, i2)]
+        out += [Change(f"{path}[{j}]", ABSENT, new[j]) for j in range(j1, j2)]
+    return out
 
 
 def _text(value: Any) -> bool:

@@ -27,7 +27,7 @@ from pydantic import Field
 
 from .. import defaults, labels
 from ..config_types import Executors, JenkinsLabel, PinnedImage, Replicas, ResourcesConfig
-from ..jcasc import merge, secret_ref
+from ..jcasc import secret_ref
 from ..pod_security import restricted_container_context, restricted_pod_context
 from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext, SecretFile
 
@@ -287,14 +287,11 @@ def register_workload(pool: AgentPool, namespace: pulumi.Input[str], *, spec: di
     )
 
 
-def controller_needs(login: SwarmLogin, namespace: str, plugins: tuple[str, ...] = ("swarm",),
-                     jcasc: Optional[dict] = None) -> ControllerNeeds:
-    fragment = jcasc_user(login.username, secret_ref(login.secret_file.file_name))
-    if jcasc:
-        fragment = merge(fragment, jcasc)
+def controller_needs(login: SwarmLogin, namespace: str, plugins: tuple[str, ...] = ("swarm",)) -> ControllerNeeds:
+    """The swarm user (JCasC), its password file, the plugins, and the namespace allowed to connect."""
     return ControllerNeeds(
         plugins=plugins,
-        jcasc=fragment,
+        jcasc=jcasc_user(login.username, secret_ref(login.secret_file.file_name)),
         secret_files=(login.secret_file,),
         agent_namespaces=(namespace,),
     )

@@ -37,7 +37,8 @@ TYPE = "swarm-dind"
 DOCKER_CLI_DIR = "/opt/docker-cli"
 # The client image's PATH with the docker CLI first; /opt/java/openjdk/bin is where the eclipse-temurin
 # and jenkins/* images keep java. Kubernetes cannot append to an image's PATH, so it is spelt out.
-CLIENT_PATH = f"{DOCKER_CLI_DIR}:/opt/java/openjdk/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+CLIENT_PATH = ":".join((DOCKER_CLI_DIR, "/opt/java/openjdk/bin",
+                        "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"))
 # The daemon is reached on the pod's loopback: the certificate names exactly that.
 SERVER_DNS_NAMES = ("localhost",)
 SERVER_IP_ADDRESSES = ("127.0.0.1",)

@@ -1,0 +1,195 @@
+"""GitHub workflows and shell scripts: schema-valid, zizmor-clean, shellcheck-clean, and wired as docs/ci.md says."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+BIN = Path(sys.executable).parent
+PINNED_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def tool(name: str) -> str:
+    path = BIN / name
+    if not path.exists():
+        pytest.fail(f"{name} is not installed in {BIN}: pip install -r requirements-dev.txt")
+    return str(path)
+
+
+def workflow_files() -> list[Path]:
+    return sorted([*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((WORKFLOWS / name).read_text())
+
+
+def triggers(workflow: dict) -> dict:
+    on = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    return {on: None} if isinstance(on, str) else {k: None for k in on} if isinstance(on, list) else on
+
+
+def steps(workflow: dict):
+    for job_id, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_id, step
+
+
+def pulumi_step(workflow: dict) -> dict:
+    found = [s for _, s in steps(workflow) if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert len(found) == 1, "exactly one pulumi/actions step"
+    return found[0]
+
+
+def shell_scripts() -> list[Path]:
+    found = [*ROOT.glob("scripts/*.sh"), *ROOT.glob(".github/scripts/*.sh")]
+    if (ROOT / ".ci" / "run").exists():
+        found.append(ROOT / ".ci" / "run")
+    return sorted(found)
+
+
+def test_the_preview_and_deploy_workflows_exist():
+    assert {"preview.yml", "deploy.yml"} <= {p.name for p in workflow_files()}
+
+
+def test_workflows_are_valid_against_the_github_workflow_schema():
+    done = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
+                           *map(str, workflow_files())], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_zizmor_offline_finds_nothing():
+    done = subprocess.run([tool("zizmor"), "--offline", "--no-progress", str(ROOT)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_shell_scripts_pass_shellcheck():
+    scripts = shell_scripts()
+    if (ROOT / "scripts").is_dir():
+        assert scripts, "scripts/ exists but holds no *.sh"
+    if not scripts:
+        pytest.skip("no shell scripts in the repository")
+    done = subprocess.run([tool("shellcheck"), "--external-sources", *map(str, scripts)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
+def test_least_privilege_and_pinned_actions(path: Path):
+    workflow = yaml.safe_load(path.read_text())
+    assert workflow.get("permissions") == {}, "top-level permissions: {} (each job asks for its own)"
+    for job_id, job in workflow["jobs"].items():
+        assert "permissions" in job, f"job {job_id} states its permissions"
+        granted = {k: v for k, v in (job["permissions"] or {}).items()}
+        assert set(granted.values()) <= {"read", "write", "none"}
+        writes = {k for k, v in granted.items() if v == "write"}
+        assert writes <= {"pull-requests"}, f"job {job_id} writes {writes}"
+        if "uses" in job:  # a reusable workflow of this repository
+            assert job["uses"].startswith("$/.github/workflows/")
+    for job_id, step in steps(workflow):
+        if "uses" in step:
+            assert PINNED_USES.match(step["uses"]), f"{job_id}: {step['uses']} is not pinned to a commit SHA"
+            if step["uses"].startswith("actions/checkout@"):
+                assert step.get("with", {}).get("persist-credentials") is False
+
+
+@pytest.mark.parametrize("path", workflow_files(), ids=lambda p: p.name)
+def test_no_expression_is_interpolated_into_a_shell_script(path: Path):
+    for job_id, step in steps(yaml.safe_load(path.read_text())):
+        assert "${{" not in step.get("run", ""), f"{job_id}: pass values to run: through env"
+
+
+def test_every_pinned_action_carries_its_version_comment():
+    for path in workflow_files():
+        for line in path.read_text().splitlines():
+            if re.search(r"uses: [\w.-]+/[\w./-]+@[0-9a-f]{40}", line):
+                assert re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), f"{path.name}: {line.strip()}"
+
+
+def test_preview_comments_one_edited_diff_per_stack_with_the_policy_pack():
+    workflow = load("preview.yml")
+    assert set(triggers(workflow)) == {"pull_request"}
+    job = workflow["jobs"]["preview"]
+    assert job["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert job["if"] == "needs.backend.outputs.configured == 'true'"
+    assert "checks" in job["needs"]
+    step = pulumi_step(workflow)["with"]
+    assert step["command"] == "preview"
+    assert step["diff"] is True and step["comment-on-pr"] is True and step["edit-pr-comment"] is True
+    assert step["policyPacks"] == "policy"
+    assert "policy-config" in step["policyPackConfigs"]
+    runs = [s.get("run", "") for _, s in steps(workflow)]
+    assert any("./scripts/test.sh" in r for r in runs)
+    assert any("tools.check --all" in r for r in runs)
+    assert any("tools.diff" in r and "GITHUB_STEP_SUMMARY" in r for r in runs)
+    # the offline diff runs whether or not a backend is configured
+    assert "if" not in workflow["jobs"]["offline-diff"] and "needs" not in workflow["jobs"]["offline-diff"]
+
+
+def test_deploy_goes_dev_staging_prod_one_update_per_stack_at_a_time():
+    workflow = load("deploy.yml")
+    assert triggers(workflow)["push"] == {"branches": ["main"]}
+    assert "workflow_dispatch" in triggers(workflow)
+    jobs = workflow["jobs"]
+    assert jobs["dev"]["needs"] == "checks"
+    assert jobs["staging"]["needs"] == "dev"
+    assert jobs["prod"]["needs"] == "staging"
+    for stack in ("dev", "staging", "prod"):
+        assert jobs[stack]["with"] == {"stack": stack}
+        assert jobs[stack]["uses"] == "$/.github/workflows/deploy-stack.yml"
+        assert "inherit" != jobs[stack].get("secrets")
+
+    called = load("deploy-stack.yml")
+    assert "workflow_call" in triggers(called)
+    up = called["jobs"]["up"]
+    assert up["environment"] == "${{ inputs.stack }}"
+    assert up["concurrency"]["group"] == "pulumi-up-${{ inputs.stack }}"
+    assert up["concurrency"]["cancel-in-progress"] is False
+    step = pulumi_step(called)["with"]
+    assert step["command"] == "up"
+    assert step["policyPacks"] == "policy"
+    assert "policy-config" in step["policyPackConfigs"]
+    declared = set(triggers(called)["workflow_call"]["secrets"])
+    for stack in ("dev", "staging", "prod"):
+        assert set(jobs[stack]["secrets"]) == declared
+
+
+def test_the_pulumi_cli_matches_the_pinned_sdk():
+    pins = dict(line.split("==", 1) for line in (ROOT / "requirements.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    for name in ("preview.yml", "deploy-stack.yml"):
+        assert str(pulumi_step(load(name))["with"]["pulumi-version"]) == pins["pulumi"].strip()
+
+
+def test_what_the_workflows_run_exists():
+    for script in ("scripts/test.sh", ".github/scripts/prepare-stack.sh"):
+        assert os.access(ROOT / script, os.X_OK), f"{script} is missing or not executable"
+    for module in ("check", "diff", "environment"):
+        assert (ROOT / "tools" / f"{module}.py").exists()
+
+
+def test_each_workflow_stack_that_exists_has_its_policy_config():
+    from tools.environment import environment_of
+    for stack in load("preview.yml")["jobs"]["preview"]["strategy"]["matrix"]["stack"]:
+        if (ROOT / "stacks" / f"Pulumi.{stack}.yaml").exists():
+            assert (ROOT / "policy" / "config" / f"{environment_of(stack)}.json").exists()
+
+
+def test_prepare_stack_skips_a_stack_with_no_stack_file(tmp_path: Path):
+    outputs = tmp_path / "outputs"
+    done = subprocess.run(["bash", str(ROOT / ".github" / "scripts" / "prepare-stack.sh")], cwd=tmp_path,
+                          env={**os.environ, "STACK": "nowhere", "GITHUB_OUTPUT": str(outputs)},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert outputs.read_text() == "skip=true\n"
+    assert "stacks/Pulumi.nowhere.yaml does not exist" in done.stdout
