@@ -52,7 +52,8 @@ class JenkinsPlatform(pulumi.ComponentResource):
             k8s_provider=provider, opts=pulumi.ResourceOptions(parent=self))
 
         context = PoolContext(endpoints=endpoints, environment=config.environment,
-                              k8s_provider=provider, controller_namespace=namespace.metadata.name)
+                              k8s_provider=provider, controller_namespace=namespace.metadata.name,
+                              network_policies=config.network_policies)
         pools = [POOL_TYPES[pool.type][1](pool, context, opts=pulumi.ResourceOptions(parent=self))
                  for pool in config.pools]
 

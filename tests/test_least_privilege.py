@@ -88,3 +88,10 @@ def test_every_dind_daemon_is_reachable_only_from_jenkins(case):
                     selected = peer.get("namespaceSelector", {}).get("matchLabels", {})
                     # Only the controller's namespace (its pods) or the pod itself may connect.
                     assert selected in ({}, {"kubernetes.io/metadata.name": namespace}), peer
+
+
+def test_network_policies_can_be_turned_off_everywhere():
+    synthesis = synth_config(minimal_config(pools=list(SAMPLES.values()), networkPolicies=False))
+    assert synthesis.ok, synthesis.error
+    assert objects(synthesis, "NetworkPolicy") == []
+    assert objects(synth_config(minimal_config(pools=list(SAMPLES.values()))), "NetworkPolicy")

@@ -60,6 +60,7 @@ class PoolContext:
     environment: str
     k8s_provider: k8s.Provider
     controller_namespace: pulumi.Output  # the Namespace's name, so Secrets wait for it
+    network_policies: bool = True
 
 
 class AgentPool(pulumi.ComponentResource):

@@ -204,14 +204,15 @@ class DockerCloudDindPool(AgentPool):
         )
 
         controller_selector = {labels.NAME: "jenkins", labels.COMPONENT: "controller"}
-        k8s.networking.v1.NetworkPolicy(
-            self.child_name("dind-ingress"),
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="dind", namespace=namespace,
-                                                labels=self.pool_labels("dind")),
-            spec=dind_network_policy(selector, endpoints.namespace, controller_selector,
-                                     publishes_ports=any(t.connector == "ssh" for t in config.templates)),
-            opts=self.child_opts(),
-        )
+        if context.network_policies:
+            k8s.networking.v1.NetworkPolicy(
+                self.child_name("dind-ingress"),
+                metadata=k8s.meta.v1.ObjectMetaArgs(name="dind", namespace=namespace,
+                                                    labels=self.pool_labels("dind")),
+                spec=dind_network_policy(selector, endpoints.namespace, controller_selector,
+                                         publishes_ports=any(t.connector == "ssh" for t in config.templates)),
+                opts=self.child_opts(),
+            )
 
         uses_ssh = any(t.connector == "ssh" for t in config.templates)
         self.agent_labels = tuple(label for t in config.templates for label in t.labels)

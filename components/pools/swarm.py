@@ -278,6 +278,8 @@ def register_workload(pool: AgentPool, namespace: pulumi.Input[str], *, spec: di
                               volume_claim_templates=volume_claim_templates),
         opts=pool.child_opts(depends_on=[service, *depends_on]),
     )
+    if not pool.context.network_policies:
+        return
     k8s.networking.v1.NetworkPolicy(
         pool.child_name("deny-ingress"),
         metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{config.name}-deny-ingress", namespace=namespace,
