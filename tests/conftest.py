@@ -33,3 +33,11 @@ def minimal_config(**overrides) -> dict:
 @pytest.fixture(scope="session")
 def stack_syntheses() -> dict[str, Synthesis]:
     return {stack: synthesize(stack) for stack in STACKS}
+
+
+@pytest.fixture(scope="module")
+def kubernetes_only():
+    """Only a Kubernetes pool: the reference for what switching pool types must leave alone."""
+    from tests.helpers import K8S_POOL, synth_pools
+
+    return synth_pools(K8S_POOL)

@@ -4,18 +4,10 @@ import sys
 import json
 
 import pytest
-import yaml
 
 from tests.conftest import ROOT, STACKS, minimal_config, synth_config
+from tests.helpers import casc, controller_pod
 from tools.check import schema_problems
-
-
-def casc(synthesis) -> dict:
-    return yaml.safe_load(synthesis.find(":ConfigMap", "casc").inputs["data"]["jenkins.yaml"])
-
-
-def controller_pod(synthesis) -> dict:
-    return synthesis.find(":StatefulSet", "jenkins").inputs["spec"]["template"]
 
 
 @pytest.mark.parametrize("stack", STACKS)

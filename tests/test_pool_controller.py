@@ -5,7 +5,7 @@ import pytest
 
 from components import defaults, labels
 from components.config import ConfigError, parse_stack_config
-from tests.docker_pool_helpers import (
+from tests.helpers import (
     K8S_POOL, SOCKET, casc, containers, controller_pod, duplicate_names, host_paths, kept_state, plugins,
     privileged_containers, schema_errors, secret_leaks, synth_pools,
 )

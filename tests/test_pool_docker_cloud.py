@@ -6,9 +6,9 @@ import pytest
 from components import defaults, labels
 from components.config import ConfigError, parse_stack_config
 from components.pools import docker_cloud
-from tests.docker_pool_helpers import (
-    K8S_POOL, SOCKET, casc, controller_pod, docker_clouds, duplicate_names, host_paths, kept_state, plugins,
-    privileged_containers, schema_errors, secret_leaks, synth_pools,
+from tests.helpers import (
+    INTERNAL_URL, K8S_POOL, SOCKET, casc, controller_pod, docker_clouds, duplicate_names, host_paths, kept_state,
+    plugins, privileged_containers, schema_errors, secret_leaks, synth_pools,
 )
 
 DOCKER = {"name": "docker", "type": "docker-cloud", "containerCap": 6, "templates": [
@@ -17,7 +17,6 @@ DOCKER = {"name": "docker", "type": "docker-cloud", "containerCap": 6, "template
     {"name": "inbound", "labels": ["docker-inbound"], "connector": "inbound", "idleMinutes": 5},
 ]}
 TCP = {**DOCKER, "docker": {"access": "tcp", "tcpPort": 2375}}
-INTERNAL_URL = "http://jenkins.jenkins-test.svc.cluster.local:8080/"
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 from components import defaults, labels
 from components.config import ConfigError, parse_stack_config
 from components.pools import dind
-from tests.docker_pool_helpers import (
+from tests.helpers import (
     K8S_POOL, casc, containers, controller_pod, docker_clouds, host_paths, kept_state, plugins,
     pod_templates, privileged_containers, schema_errors, secret_leaks, synth_pools,
 )

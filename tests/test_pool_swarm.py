@@ -1,134 +1,18 @@
 """The swarm pool, through the real program: manifests, JCasC, client flags, Pod Security, secrets."""
 from __future__ import annotations
 
-import kubernetes_validate
 import pytest
 import yaml
 
 from components import defaults
 from components.config import ConfigError, parse_stack_config
 from components.pools import swarm
-from tests.conftest import minimal_config, stack_config, synth_config
-
-SWARM_POOL = {"name": "swarm", "type": "swarm", "labels": ["linux", "swarm"], "replicas": 3,
-              "executors": 4, "mode": "normal"}
-K8S_POOL = {"name": "k8s", "type": "kubernetes", "templates": [{"name": "default", "labels": ["k8s"]}]}
-SWARM_FLAGS = ("-webSocket", "-url", "-username", "-passwordFile", "-name", "-labels", "-executors", "-mode",
-               "-disableClientsUniqueId", "-deleteExistingClients", "-retry", "-fsroot")
-SWARM_PERMISSIONS = {"Overall/Read", "Agent/Create", "Agent/Connect", "Agent/Configure"}
-INTERNAL_URL = "http://jenkins.jenkins-test.svc.cluster.local:8080/"
-# The controller's objects that hold data or identity: switching pool types must leave them alone.
-KEPT = ((":PersistentVolumeClaim", "jenkins-home"), (":Secret", "admin"), (":Namespace", "controller-namespace"))
-
-
-# ------------------------------------------------------------------ helpers (shared with the dind tests)
-
-def synth_pools(*pools):
-    synthesis = synth_config(minimal_config(pools=list(pools)))
-    assert synthesis.ok, synthesis.error
-    return synthesis
-
-
-def casc(synthesis) -> dict:
-    return yaml.safe_load(synthesis.find(":ConfigMap", "casc").inputs["data"]["jenkins.yaml"])
-
-
-def plugins(synthesis) -> set[str]:
-    text = synthesis.find(":ConfigMap", "casc").inputs["data"]["plugins.txt"]
-    return {line.split(":")[0] for line in text.splitlines() if line}
-
-
-def statefulset(synthesis, pool: str) -> dict:
-    return synthesis.find(":StatefulSet", f"{pool}-agents").inputs
-
-
-def pod_spec(synthesis, pool: str) -> dict:
-    return statefulset(synthesis, pool)["spec"]["template"]["spec"]
-
-
-def all_containers(spec: dict) -> list[dict]:
-    return [*spec.get("initContainers", []), *spec["containers"]]
-
-
-def client_container(spec: dict) -> dict:
-    return next(c for c in spec["containers"] if c["name"] == "swarm-client")
-
-
-def flag_value(args: list[str], flag: str) -> str:
-    return args[args.index(flag) + 1]
-
-
-def mount_for(container: dict, path: str) -> dict:
-    """The volumeMount that holds `path` (longest mountPath prefix wins, as in the kernel)."""
-    mounts = [m for m in container["volumeMounts"]
-              if path == m["mountPath"] or path.startswith(m["mountPath"].rstrip("/") + "/")]
-    return max(mounts, key=lambda m: len(m["mountPath"]))
-
-
-def volume(spec: dict, name: str) -> dict:
-    return next(v for v in spec["volumes"] if v["name"] == name)
-
-
-def swarm_user_entries(document: dict, user: str) -> tuple[list, list]:
-    users = [u for u in document["jenkins"]["securityRealm"]["local"]["users"] if u["id"] == user]
-    entries = [e["user"] for e in document["jenkins"]["authorizationStrategy"]["globalMatrix"]["entries"]
-               if "user" in e and e["user"]["name"] == user]
-    return users, entries
-
-
-def schema_errors(synthesis, version: str) -> list[str]:
-    errors = []
-    for manifest in synthesis.manifests():
-        try:
-            kubernetes_validate.validate(manifest, version, strict=True)
-        except kubernetes_validate.ValidationError as exc:
-            errors.append(f"{manifest['kind']} {manifest['metadata'].get('name')}: {exc.message}")
-    return errors
-
-
-def secret_leaks(synthesis, secrets=None) -> list[str]:
-    """Generated secret values in ConfigMaps, labels, annotations, env values, command or args."""
-    secrets = [s for s in (secrets if secrets is not None else synthesis.generated_secrets) if len(s) >= 16]
-    leaks = []
-
-    def check(where: str, value) -> None:
-        if isinstance(value, str) and any(secret in value for secret in secrets):
-            leaks.append(where)
-
-    def metadata(where: str, meta: dict) -> None:
-        for part in ("labels", "annotations"):
-            for key, value in (meta.get(part) or {}).items():
-                check(f"{where} {part}.{key}", value)
-
-    for manifest in synthesis.manifests(redacted=False):
-        name = f"{manifest['kind']} {manifest['metadata'].get('namespace', '')}/{manifest['metadata']['name']}"
-        metadata(name, manifest["metadata"])
-        if manifest["kind"] == "ConfigMap":
-            for key, value in (manifest.get("data") or {}).items():
-                check(f"{name} data.{key}", value)
-        template = (manifest.get("spec") or {}).get("template")
-        if template:
-            metadata(f"{name} template", template.get("metadata") or {})
-            for container in all_containers(template["spec"]):
-                for env in container.get("env", []):
-                    check(f"{name} {container['name']} env {env['name']}", env.get("value"))
-                for part in ("command", "args"):
-                    for arg in container.get(part, []):
-                        check(f"{name} {container['name']} {part}", arg)
-    return leaks
-
-
-def kept_state(synthesis) -> dict:
-    return {key: (record.urn, record.parent, record.protect, record.retain_on_delete, record.manifest())
-            for key in KEPT for record in [synthesis.find(*key)]}
-
-
-def has_key(value, key: str) -> bool:
-    if isinstance(value, dict):
-        return key in value or any(has_key(v, key) for v in value.values())
-    if isinstance(value, list):
-        return any(has_key(v, key) for v in value)
-    return False
+from tests.conftest import stack_config
+from tests.helpers import (
+    INTERNAL_URL, K8S_POOL, SWARM_FLAGS, SWARM_PERMISSIONS, SWARM_POOL, casc, client_container, containers,
+    flag_value, has_key, kept_state, mount_for, plugins, pod_spec, schema_errors, secret_leaks, statefulset,
+    swarm_user_entries, synth_pools, volume,
+)
 
 
 # ------------------------------------------------------------------ syntheses
@@ -141,11 +25,6 @@ def alone():
 @pytest.fixture(scope="module")
 def combined():
     return synth_pools(K8S_POOL, SWARM_POOL)
-
-
-@pytest.fixture(scope="module")
-def kubernetes_only():
-    return synth_pools(K8S_POOL)
 
 
 # ------------------------------------------------------------------ tests
@@ -247,7 +126,7 @@ def test_swarm_pod_is_restricted(alone):
     assert pod_context["runAsNonRoot"] is True and pod_context["runAsUser"] != 0
     assert pod_context["seccompProfile"] == {"type": "RuntimeDefault"}
     assert spec["automountServiceAccountToken"] is False
-    for container in all_containers(spec):
+    for container in containers(spec):
         context = container["securityContext"]
         assert context["allowPrivilegeEscalation"] is False, container["name"]
         assert context["capabilities"] == {"drop": ["ALL"]}, container["name"]
@@ -301,8 +180,8 @@ def test_leak_scan_finds_a_planted_leak(alone):
 
 @pytest.mark.parametrize("pools", [[K8S_POOL, SWARM_POOL], [SWARM_POOL]], ids=["add-swarm", "swarm-only"])
 def test_controller_data_and_identity_survive_switching_pool_types(kubernetes_only, pools):
-    before = kept_state(kubernetes_only)
-    after = kept_state(synth_pools(*pools))
+    before = kept_state(kubernetes_only, whole_manifest=True)
+    after = kept_state(synth_pools(*pools), whole_manifest=True)
     assert after == before
 
 

@@ -6,10 +6,10 @@ import yaml
 
 from components import defaults, labels
 from tests.conftest import stack_config
-from tests.test_pool_swarm import (
-    INTERNAL_URL, K8S_POOL, SWARM_FLAGS, SWARM_PERMISSIONS, SWARM_POOL, all_containers, casc,
-    client_container, flag_value, has_key, kept_state, mount_for, plugins, pod_spec, schema_errors,
-    secret_leaks, statefulset, swarm_user_entries, synth_pools, volume,
+from tests.helpers import (
+    INTERNAL_URL, K8S_POOL, SWARM_FLAGS, SWARM_PERMISSIONS, SWARM_POOL, casc, client_container, containers,
+    flag_value, has_key, kept_state, mount_for, plugins, pod_spec, schema_errors, secret_leaks, statefulset,
+    swarm_user_entries, synth_pools, volume,
 )
 
 DIND_POOL = {"name": "swarm-dind", "type": "swarm-dind", "labels": ["docker"], "replicas": 2,
@@ -38,11 +38,6 @@ def alone():
 @pytest.fixture(scope="module")
 def combined():
     return synth_pools(K8S_POOL, DIND_POOL)
-
-
-@pytest.fixture(scope="module")
-def kubernetes_only():
-    return synth_pools(K8S_POOL)
 
 
 @pytest.mark.parametrize("version", ["1.30.0", "1.37.0"])
@@ -76,7 +71,7 @@ def test_privileged_only_on_the_dind_sidecar(request, which):
     privileged = []
     for manifest in synthesis.manifests():
         template = (manifest.get("spec") or {}).get("template")
-        for container in all_containers(template["spec"]) if template else []:
+        for container in containers(template["spec"]) if template else []:
             if (container.get("securityContext") or {}).get("privileged"):
                 privileged.append((manifest["metadata"]["name"], container["name"]))
     assert privileged == [("swarm-dind", "dind")]
@@ -149,7 +144,7 @@ def test_docker_cli_comes_from_the_pinned_cli_image(alone):
 
 def test_client_container_stays_restricted(alone):
     spec = pod_spec(alone, "swarm-dind")
-    for container in all_containers(spec):
+    for container in containers(spec):
         if container["name"] == "dind":
             continue
         context = container["securityContext"]
@@ -187,11 +182,12 @@ def test_no_generated_secret_leaks(alone, combined):
     [DIND_POOL], [K8S_POOL, DIND_POOL], [SWARM_POOL, DIND_POOL],
 ], ids=["dind-only", "add-dind", "swarm-and-dind"])
 def test_controller_data_and_identity_survive_switching_pool_types(kubernetes_only, pools):
-    assert kept_state(synth_pools(*pools)) == kept_state(kubernetes_only)
+    assert kept_state(synth_pools(*pools), whole_manifest=True) == kept_state(kubernetes_only, whole_manifest=True)
 
 
 def test_switching_from_swarm_to_swarm_dind_keeps_the_controller():
-    assert kept_state(synth_pools(SWARM_POOL)) == kept_state(synth_pools({**DIND_POOL, "name": "swarm"}))
+    assert kept_state(synth_pools(SWARM_POOL), whole_manifest=True) == kept_state(
+        synth_pools({**DIND_POOL, "name": "swarm"}), whole_manifest=True)
 
 
 def test_dev_stack_runs_a_swarm_dind_pool():

@@ -2,21 +2,8 @@
 import pytest
 
 from tests.conftest import STACKS
-from tools.harness import is_secret
+from tests.helpers import unmarked
 from tools.synth import render_json, render_yaml
-
-
-def unmarked(value, secrets, path=""):
-    """Paths where a secret value sits outside a secret marker."""
-    if is_secret(value):
-        return []
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in unmarked(v, secrets, f"{path}.{k}")]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in unmarked(v, secrets, f"{path}[{i}]")]
-    if isinstance(value, str) and any(secret in value for secret in secrets):
-        return [path]
-    return []
 
 
 @pytest.mark.parametrize("stack", STACKS)

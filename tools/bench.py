@@ -556,8 +556,13 @@ def bench_policy(runs: int, tmp: Path, kinds, install_checkov: bool) -> dict:
             checkov_t.append(elapsed)
             ratio.append(elapsed / t)
 
-    def pack_ids(family: str, level: str) -> list[str]:
-        return PACK_POLICIES.get(family, [])
+    enabled = {level: {name for name, value in json.loads(
+        (ROOT / "policy" / "config" / f"{level}.json").read_text()).items()
+        if (value if isinstance(value, str) else value.get("enforcementLevel")) == "mandatory"}
+        for level in by_level}
+
+    def pack_ids(family: str, level: str) -> list[str]:  # the policies that level's config enforces
+        return [name for name in PACK_POLICIES.get(family, []) if name in enabled[level]]
 
     def checkov_ids(family: str, level: str) -> list[str]:
         return CHECKOV_CHECKS.get(family, {}).get(level, [])
