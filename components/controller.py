@@ -7,7 +7,6 @@ from typing import Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
 from . import defaults, jcasc, labels
 from .endpoints import Endpoints
@@ -80,6 +79,22 @@ def plugin_lines(plugin_ids: Sequence[str], extra: dict[str, str]) -> list[str]:
     return [f"{plugin}:{version}" for plugin, version in sorted(pinned.items())]
 
 
+def merge_controller_document(controller, endpoints: Endpoints, admin_password_file: SecretFile,
+                              merged: MergedNeeds) -> dict:
+    """The controller's own JCasC with every pool's fragment merged in, in pool order."""
+    return jcasc.merge_all(
+        jcasc.controller_document(
+            admin_user=controller.admin_user,
+            admin_password_ref=jcasc.secret_ref(admin_password_file.file_name),
+            url=endpoints.url,
+            system_message=controller.system_message,
+            executors=merged.executors,
+            labels=merged.labels,
+        ),
+        merged.fragments,
+    )
+
+
 def java_opts(extra: Sequence[str]) -> str:
     return " ".join([
         "-Djenkins.install.runSetupWizard=false",
@@ -132,18 +147,11 @@ class JenkinsController(pulumi.ComponentResource):
                 protect=storage.protect, retain_on_delete=storage.protect)),
         )
 
-        document = jcasc.merge_all(
-            jcasc.controller_document(
-                admin_user=controller.admin_user,
-                admin_password_ref=jcasc.secret_ref(admin_password_file.file_name),
-                url=endpoints.url,
-                system_message=controller.system_message,
-                executors=merged.executors,
-                labels=merged.labels,
-            ),
-            merged.fragments,
-        )
-        casc_yaml = yaml.safe_dump(document, sort_keys=False)
+        try:
+            document = merge_controller_document(controller, endpoints, admin_password_file, merged)
+        except jcasc.JcascConflict as exc:
+            raise pulumi.RunError(f"jenkins:pools: {exc}") from None
+        casc_yaml = jcasc.to_yaml(document)
         plugins_txt = "\n".join(plugin_lines(merged.plugins, dict(controller.extra_plugins))) + "\n"
         k8s.core.v1.ConfigMap(
             "casc",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,20 +33,21 @@ class StackReport:
 
 
 def schema_problems(synthesis: Synthesis, versions=KUBERNETES_VERSIONS) -> list[str]:
-    import kubernetes_validate
+    from .schema import SchemaMissing, first_error
 
     problems = []
     for record in synthesis.kubernetes_objects():
         manifest = record.manifest()
         for version in versions:
             try:
-                kubernetes_validate.validate(manifest, version, strict=True)
-            except kubernetes_validate.ValidationError as exc:
-                where = ".".join(str(p) for p in exc.path) or "(root)"
+                error = first_error(manifest, version)
+            except SchemaMissing as exc:
+                problems.append(f"{_describe(manifest)}: {exc}")
+                continue
+            if error is not None:
+                where = ".".join(str(p) for p in error.path) or "(root)"
                 problems.append(f"{_describe(manifest)}: Kubernetes {version} schema: {where}: "
-                                f"{exc.message.splitlines()[0]}")
-            except kubernetes_validate.SchemaNotFoundError:
-                problems.append(f"{_describe(manifest)}: Kubernetes {version} has no schema for this kind")
+                                f"{error.message.splitlines()[0]}")
     return problems
 
 
@@ -83,7 +85,36 @@ def policy_config_for(stack: str, override: Path | None) -> Path:
     return path
 
 
-def check_stack(stack: str, policy_config: Path | None = None, with_policy: bool = True) -> StackReport:
+class BackgroundPack:
+    """The policy pack, started on another thread at once so its start-up overlaps synthesis;
+    one running pack checks every stack, each with its own config."""
+
+    def __init__(self):
+        from .policy_engine import PolicyPackSession
+
+        self._session = PolicyPackSession()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            self._session.start()
+        except BaseException as exc:  # re-raised on the caller's thread
+            self._error = exc
+
+    def check(self, resources: list, config_file: Path) -> list:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._session.check(resources, config_file)
+
+    def close(self) -> None:
+        self._thread.join()
+        self._session.close()
+
+
+def check_stack(stack: str, policy_config: Path | None = None, pack: BackgroundPack | None = None) -> StackReport:
     report = StackReport(stack)
     synthesis = synthesize(stack)
     if not synthesis.ok:
@@ -93,10 +124,8 @@ def check_stack(stack: str, policy_config: Path | None = None, with_policy: bool
     report.manifests = len(synthesis.kubernetes_objects())
     report.warnings = list(synthesis.warnings)
     report.problems.extend(schema_problems(synthesis))
-    if with_policy:
-        from .policy_engine import run_policy_pack
-
-        for violation in run_policy_pack(policy_resources(synthesis), policy_config_for(stack, policy_config)):
+    if pack is not None:
+        for violation in pack.check(policy_resources(synthesis), policy_config_for(stack, policy_config)):
             line = f"[{violation.policy_name}] {violation.message}"
             (report.problems if violation.enforcement_level == "mandatory" else report.advisories).append(line)
     return report
@@ -124,12 +153,19 @@ def main(argv: list[str] | None = None) -> int:
     if not stacks:
         parser.error("name a STACK or pass --all")
 
+    from .policy_engine import PolicyConfigError
+
     reports = []
-    for stack in stacks:
-        try:
-            reports.append(check_stack(stack, args.policy_config, with_policy=not args.no_policy))
-        except (FileNotFoundError, ValueError) as exc:
-            reports.append(StackReport(stack, problems=[str(exc).splitlines()[0]]))
+    pack = None if args.no_policy else BackgroundPack()
+    try:
+        for stack in stacks:
+            try:
+                reports.append(check_stack(stack, args.policy_config, pack))
+            except (FileNotFoundError, ValueError, PolicyConfigError) as exc:
+                reports.append(StackReport(stack, problems=[str(exc).splitlines()[0]]))
+    finally:
+        if pack is not None:
+            pack.close()
 
     if args.format == "json":
         print(json.dumps([{"stack": r.stack, "ok": r.ok, "resources": r.resources, "manifests": r.manifests,

@@ -321,16 +321,13 @@ class PolicyPackSession:
             self._channel = None
         proc, self.process = self.process, None
         if proc is not None and proc.poll() is None:
-            # The pack's server loop stops cleanly on KeyboardInterrupt; kill if it does not.
+            # The pack keeps no state worth a graceful stop (SIGINT costs ~0.25 s of its
+            # server's shutdown grace); its whole process group goes at once.
             try:
-                os.killpg(proc.pid, signal.SIGINT)
-                proc.wait(timeout=5)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait(timeout=5)
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=5)
         if proc is not None:
             for stream in (proc.stdout, proc.stderr):
                 if stream:
@@ -404,6 +401,16 @@ class PolicyPackSession:
         return analyzer_pb2.AnalyzerProviderResource(
             type=parts[2], urn="::".join(parts[:4]), name=parts[3], properties=_struct({}))
 
+    def check(self, resources: list[PolicyResource], config_file: Optional[Path]) -> list[PolicyViolation]:
+        """Configure from `config_file`, analyze every resource and the stack. A running session
+        can check several stacks, each with its own config."""
+        urns = [r.urn for r in resources]
+        if len(set(urns)) != len(urns):
+            raise ValueError("resources must have unique URNs")
+        by_urn = {r.urn: r for r in resources}
+        self.configure(Path(config_file) if config_file else None)
+        return [_violation(d, urn, by_urn) for d, urn in self.analyze(resources)]
+
     def analyze(self, resources: list[PolicyResource]) -> list[tuple[Any, str]]:
         """(diagnostic, urn) pairs; a resource's diagnostics belong to it, as in the engine."""
         from pulumi.runtime.proto import analyzer_pb2
@@ -447,14 +454,8 @@ def run_policy_pack(resources: list[PolicyResource], config_file: Optional[Path]
                     pack_dir: Path = DEFAULT_PACK_DIR) -> list[PolicyViolation]:
     """Start the pack once, configure it from `config_file`, analyze every resource and the
     stack, stop it. Raises PolicyConfigError (one line) when the config is refused."""
-    urns = [r.urn for r in resources]
-    if len(set(urns)) != len(urns):
-        raise ValueError("resources must have unique URNs")
-    by_urn = {r.urn: r for r in resources}
     with PolicyPackSession(pack_dir) as session:
-        session.configure(Path(config_file) if config_file else None)
-        diagnostics = session.analyze(resources)
-    return [_violation(d, urn, by_urn) for d, urn in diagnostics]
+        return session.check(resources, config_file)
 
 
 # ---- Kubernetes manifests ----------------------------------------------------------------------

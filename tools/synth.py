@@ -12,25 +12,22 @@ from pathlib import Path
 
 import yaml
 
-from .harness import Synthesis, config_as_cli_passes_it, synthesize
+from components.jcasc import to_yaml, to_yaml_documents
+
+from .harness import Synthesis, config_as_cli_passes_it, redact, synthesize
 
 
 def render_yaml(synthesis: Synthesis) -> str:
-    return yaml.safe_dump_all(synthesis.manifests(), sort_keys=False)
+    return to_yaml_documents(synthesis.manifests())
 
 
 def render_json(synthesis: Synthesis) -> str:
     return json.dumps({
         "stack": synthesis.stack,
         "resources": [record.as_json() for record in sorted(synthesis.records, key=lambda r: r.urn)],
-        "outputs": _redacted(synthesis.outputs),
+        "outputs": redact(synthesis.outputs),
         "warnings": synthesis.warnings,
     }, indent=2)
-
-
-def _redacted(value):
-    from .harness import redact
-    return redact(value)
 
 
 def manifest_file_name(index: int, manifest: dict) -> str:
@@ -47,7 +44,7 @@ def write_out(synthesis: Synthesis, out: Path, fmt: str) -> None:
         (target / "resources.json").write_text(render_json(synthesis))
         return
     for index, manifest in enumerate(synthesis.manifests()):
-        (target / manifest_file_name(index, manifest)).write_text(yaml.safe_dump(manifest, sort_keys=False))
+        (target / manifest_file_name(index, manifest)).write_text(to_yaml(manifest))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,10 +5,10 @@ from typing import Annotated, Literal, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 from pydantic import Field, field_validator
 
 from .. import defaults
+from ..jcasc import to_yaml
 from ..config_types import DnsLabel, JenkinsLabel, Model, PinnedImage, ResourcesConfig
 from ..pod_security import restricted_container_context, restricted_pod_context
 from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext
@@ -85,7 +85,7 @@ def agent_pod_yaml(template: PodTemplateConfig, pool_name: str) -> str:
             "containers": containers,
         },
     }
-    return yaml.safe_dump(pod, sort_keys=False)
+    return to_yaml(pod)
 
 
 def cloud_jcasc(config: KubernetesPoolConfig, namespace: str, jenkins_url: str) -> dict:
