@@ -100,8 +100,8 @@ def make_floor_project(where: Path, stacks: list[str]) -> Path:
     (project / "stacks").mkdir(parents=True, exist_ok=True)
     (project / "Pulumi.yaml").write_text("name: floor\nruntime: python\nstackConfigDir: stacks\n")
     (project / "__main__.py").write_text(
-        '"""The floor: the same imports as the real program, nothing registered."""\n'
-        f"import {', '.join(FLOOR_IMPORTS)}  # noqa: F401\n")
+        '"""The floor: the same imports as the real program (its kinds included), nothing registered."""\n'
+        f"import {', '.join(FLOOR_IMPORTS + KIND_MODULES)}  # noqa: F401\n")
     for stack in stacks:  # same config, so config parsing costs the same
         shutil.copy(ROOT / "stacks" / f"Pulumi.{stack}.yaml", project / "stacks")
     return project
