@@ -90,6 +90,11 @@ class BackgroundPack:
     one running pack checks every stack, each with its own config."""
 
     def __init__(self):
+        # Import the protocol on this thread first: pulumi.runtime.proto imports itself in a cycle,
+        # and a second thread importing it meanwhile would see it half-initialized.
+        import grpc  # noqa: F401
+        from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc  # noqa: F401
+
         from .policy_engine import PolicyPackSession
 
         self._session = PolicyPackSession()
@@ -103,11 +108,11 @@ class BackgroundPack:
         except BaseException as exc:  # re-raised on the caller's thread
             self._error = exc
 
-    def check(self, resources: list, config_file: Path) -> list:
+    def start_check(self, resources: list, config_file: Path):
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return self._session.check(resources, config_file)
+        return self._session.start_check(resources, config_file)
 
     def close(self) -> None:
         self._thread.join()
@@ -123,11 +128,13 @@ def check_stack(stack: str, policy_config: Path | None = None, pack: BackgroundP
     report.resources = len(synthesis.records)
     report.manifests = len(synthesis.kubernetes_objects())
     report.warnings = list(synthesis.warnings)
+    # The pack analyzes in its own process while this one validates schemas.
+    verdicts = (pack.start_check(policy_resources(synthesis), policy_config_for(stack, policy_config))
+                if pack is not None else list)
     report.problems.extend(schema_problems(synthesis))
-    if pack is not None:
-        for violation in pack.check(policy_resources(synthesis), policy_config_for(stack, policy_config)):
-            line = f"[{violation.policy_name}] {violation.message}"
-            (report.problems if violation.enforcement_level == "mandatory" else report.advisories).append(line)
+    for violation in verdicts():
+        line = f"[{violation.policy_name}] {violation.message}"
+        (report.problems if violation.enforcement_level == "mandatory" else report.advisories).append(line)
     return report
 
 

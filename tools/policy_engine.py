@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PACK_DIR = REPO_ROOT / "policy"
@@ -405,33 +405,45 @@ class PolicyPackSession:
     def check(self, resources: list[PolicyResource], config_file: Optional[Path]) -> list[PolicyViolation]:
         """Configure from `config_file`, analyze every resource and the stack. A running session
         can check several stacks, each with its own config."""
+        return self.start_check(resources, config_file)()
+
+    def start_check(self, resources: list[PolicyResource],
+                    config_file: Optional[Path]) -> Callable[[], list[PolicyViolation]]:
+        """`check`, split: the requests go out now and the pack works on them in its own process;
+        the returned function waits for the verdicts. The caller can do other work in between."""
         urns = [r.urn for r in resources]
         if len(set(urns)) != len(urns):
             raise ValueError("resources must have unique URNs")
         by_urn = {r.urn: r for r in resources}
         self.configure(Path(config_file) if config_file else None)
-        return [_violation(d, urn, by_urn) for d, urn in self.analyze(resources)]
+        pending = self.start_analyze(resources)
+        return lambda: [_violation(d, urn, by_urn) for d, urn in pending()]
 
     def analyze(self, resources: list[PolicyResource]) -> list[tuple[Any, str]]:
         """(diagnostic, urn) pairs; a resource's diagnostics belong to it, as in the engine."""
+        return self.start_analyze(resources)()
+
+    def start_analyze(self, resources: list[PolicyResource]) -> Callable[[], list[tuple[Any, str]]]:
         from pulumi.runtime.proto import analyzer_pb2
 
-        diagnostics: list[tuple[Any, str]] = []
+        calls = []
+        stack_resources = []
         for r in resources:
-            if not r.custom:
-                continue  # components carry no provider inputs; AnalyzeStack still sees them
-            request = analyzer_pb2.AnalyzeRequest(
-                type=r.type, urn=r.urn, name=r.name, properties=_struct(r.properties, r.secret_keys),
-                options=self._options(r), provider=self._provider(r))
-            diagnostics.extend((d, d.urn or r.urn) for d in self.stub.Analyze(request).diagnostics)
-        stack = analyzer_pb2.AnalyzeStackRequest(resources=[
-            analyzer_pb2.AnalyzerResource(
-                type=r.type, urn=r.urn, name=r.name, properties=_struct(r.properties, r.secret_keys),
-                options=self._options(r), provider=self._provider(r), parent=r.parent,
-                dependencies=list(r.dependencies))
-            for r in resources])
-        diagnostics.extend((d, d.urn) for d in self.stub.AnalyzeStack(stack).diagnostics)
-        return diagnostics
+            properties = _struct(r.properties, r.secret_keys)
+            options, provider = self._options(r), self._provider(r)
+            if r.custom:  # components carry no provider inputs; AnalyzeStack still sees them
+                request = analyzer_pb2.AnalyzeRequest(type=r.type, urn=r.urn, name=r.name, properties=properties,
+                                                      options=options, provider=provider)
+                calls.append((self.stub.Analyze.future(request), r.urn))
+            stack_resources.append(analyzer_pb2.AnalyzerResource(
+                type=r.type, urn=r.urn, name=r.name, properties=properties, options=options,
+                provider=provider, parent=r.parent, dependencies=list(r.dependencies)))
+        calls.append((self.stub.AnalyzeStack.future(
+            analyzer_pb2.AnalyzeStackRequest(resources=stack_resources)), ""))
+
+        def collect() -> list[tuple[Any, str]]:
+            return [(d, d.urn or urn) for call, urn in calls for d in call.result().diagnostics]
+        return collect
 
 
 def _violation(d, urn: str, by_urn: Mapping[str, PolicyResource]) -> PolicyViolation:
