@@ -245,7 +245,8 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
     from google.protobuf import empty_pb2
     from pulumi.runtime import mocks, rpc, settings
     from pulumi.runtime.stack import run_in_stack
-    from pulumi.runtime.sync_await import _sync_await
+    from pulumi.runtime.proto import resource_pb2
+    from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
     if config is None:
         config, secret_keys = read_stack_config(stack, project_dir)
@@ -259,6 +260,8 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
 
         def call(self, args: pulumi.runtime.MockCallArgs):
             return {}, None
+
+    providers = Providers()
 
     class Engine:
         def Log(self, request):
@@ -276,31 +279,36 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
             return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
 
         def RegisterResource(self, request):
-            response = super().RegisterResource(request)
+            # The SDK mock's RegisterResource, done once here: it would deserialize and
+            # serialize every resource a second time.
+            urn = self.make_urn(request.parent, request.type, request.name)
             if request.type == "pulumi:pulumi:Stack":
-                return response
-            registration = self.resources[response.urn]
-            state = dict(registration.state)
+                return resource_pb2.RegisterResourceResponse(urn=urn)
+            _ensure_event_loop()  # deserializing resource references needs one on this thread
+            inputs = _kubernetes_defaults(request.name, rpc.deserialize_properties(request.object))
+            resource_id, state = providers.new_resource(pulumi.runtime.MockResourceArgs(
+                typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+                resource_id=request.importId, custom=request.custom or False))
             for key in request.additionalSecretOutputs:  # the engine marks these secret
                 if key in state and not is_secret(state[key]):
                     state[key] = wrap_secret(state[key])
                     synthesis.generated_secrets.extend(_leaf_strings(unwrap(state[key])))
-            inputs = _kubernetes_defaults(request.name, rpc.deserialize_properties(request.object))
+            self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
             synthesis.records.append(Record(
-                urn=response.urn, type=request.type, name=request.name, parent=request.parent,
+                urn=urn, type=request.type, name=request.name, parent=request.parent,
                 custom=request.custom, protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete), depends_on=list(request.dependencies),
                 provider=request.provider, raw_inputs=inputs,
             ))
             obj = _sync_await(rpc.serialize_properties(state, {}))
-            return type(response)(urn=response.urn, id=response.id, object=obj)
+            return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj)
 
         def RegisterResourceOutputs(self, request):
             if request.urn.endswith("pulumi:pulumi:Stack::" + f"{project}-{stack}"):
                 synthesis.outputs = rpc.deserialize_properties(request.outputs)
             return super().RegisterResourceOutputs(request)
 
-    monitor = Monitor(Providers())
+    monitor = Monitor(providers)
     settings.reset_options()
     pulumi.runtime.set_all_config({k: v for k, v in config.items()}, list(secret_keys or []))
     settings.configure(mocks.MockSettings(
