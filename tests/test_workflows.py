@@ -94,7 +94,7 @@ def test_least_privilege_and_pinned_actions(path: Path):
         writes = {k for k, v in granted.items() if v == "write"}
         assert writes <= {"pull-requests"}, f"job {job_id} writes {writes}"
         if "uses" in job:  # a reusable workflow of this repository
-            assert job["uses"].startswith("$/.github/workflows/")
+            assert job["uses"].startswith("./.github/workflows/")
     for job_id, step in steps(workflow):
         if "uses" in step:
             assert PINNED_USES.match(step["uses"]), f"{job_id}: {step['uses']} is not pinned to a commit SHA"
@@ -146,7 +146,7 @@ def test_deploy_goes_dev_staging_prod_one_update_per_stack_at_a_time():
     assert jobs["prod"]["needs"] == "staging"
     for stack in ("dev", "staging", "prod"):
         assert jobs[stack]["with"] == {"stack": stack}
-        assert jobs[stack]["uses"] == "$/.github/workflows/deploy-stack.yml"
+        assert jobs[stack]["uses"] == "./.github/workflows/deploy-stack.yml"
         assert "inherit" != jobs[stack].get("secrets")
 
     called = load("deploy-stack.yml")
