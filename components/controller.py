@@ -163,7 +163,7 @@ class JenkinsController(pulumi.ComponentResource):
         checksum = hashlib.sha256((casc_yaml + plugins_txt).encode()).hexdigest()
 
         secret_sources = {}
-        for secret_file in secret_files:
+        for secret_file in (*secret_files, *merged.secret_files):
             secret_sources.setdefault(secret_file.secret_name, []).append(
                 {"key": secret_file.key, "path": secret_file.file_name})
         volumes = [

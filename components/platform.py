@@ -62,7 +62,7 @@ class JenkinsPlatform(pulumi.ComponentResource):
             config=config,
             endpoints=endpoints,
             namespace=namespace.metadata.name,
-            secret_files=(*credentials.secret_files, *(f for p in pools for f in p.needs.secret_files)),
+            secret_files=credentials.secret_files,
             admin_password_file=credentials.admin_password_file,
             needs=[pool.needs for pool in pools],
             k8s_provider=provider,
