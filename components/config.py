@@ -142,7 +142,7 @@ def _describe(error: dict) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(tuple(error["loc"]))
-        return f"unknown key; allowed keys: {', '.join(allowed)}" if allowed else "unknown key"
+        return f"unknown key (allowed: {', '.join(allowed)})" if allowed else "unknown key"
     if kind == "missing":
         return "required key is missing"
     message = error["msg"]
@@ -187,7 +187,7 @@ def parse_stack_config(raw: dict[str, Any]) -> StackConfig:
     unknown = sorted(set(raw) - set(_ALLOWED_KEYS))
     if unknown:
         raise ConfigError(
-            f"{NAMESPACE}:{unknown[0]}: unknown key; allowed keys: {', '.join(_ALLOWED_KEYS)}"
+            f"{NAMESPACE}:{unknown[0]}: unknown key (allowed: {', '.join(_ALLOWED_KEYS)})"
         )
     try:
         return StackConfig.model_validate(raw)

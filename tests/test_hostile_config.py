@@ -183,3 +183,39 @@ def test_valid_configs_render_schema_valid_manifests(document):
     synthesis = synth_config(as_stack_config(document))
     assert synthesis.ok, synthesis.error
     assert schema_problems(synthesis, versions=("1.37.0",)) == []
+
+
+def _is_prefix(a: tuple, b: tuple) -> bool:
+    return len(a) <= len(b) and b[: len(a)] == a
+
+
+mutation = st.one_of(
+    bad_value,
+    unknown_key.map(lambda case: (case[0] + (case[1],), "x")),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(st.lists(mutation, min_size=2, max_size=4).filter(
+    lambda ms: all(not _is_prefix(a[0], b[0]) for a in ms for b in ms if a is not b)))
+def test_several_faults_at_once_name_only_faulty_keys(mutations):
+    document = BASE
+    for path, value in mutations:
+        target = document
+        for part in path[:-1]:
+            target = target[part]
+        if path[-1] in target and len(path) > 1 and not isinstance(target, list) and value == "x" \
+                and path not in BAD_VALUES:
+            return  # the generated "unknown" key exists already
+        document = set_path(document, path, value)
+    try:
+        parse_stack_config(json.loads(json.dumps(document)))
+    except ConfigError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError(f"accepted: {json.dumps(document)}")
+    assert "\n" not in message
+    named = [part.split(": ", 1)[0] for part in message.split("; ")]
+    expected = [key_path(path) for path, _ in mutations]
+    assert named and all(any(n.startswith(e) or e.startswith(n) for e in expected) for n in named), \
+        f"{message!r} names something other than {expected}"
