@@ -58,7 +58,6 @@ def controller_document(*, admin_user: str, admin_password_ref: str, url: str, s
                 {"user": {"name": admin_user, "permissions": ["Overall/Administer"]}},
             ]}},
             "crumbIssuer": {"standard": {"excludeClientIPFromCrumb": True}},
-            "remotingSecurity": {"enabled": True},
         },
         "unclassified": {"location": {"url": url}},
     }
