@@ -3,6 +3,8 @@ import subprocess
 import sys
 import json
 
+import yaml
+
 import pytest
 
 from tests.conftest import ROOT, STACKS, minimal_config, synth_config
@@ -134,3 +136,12 @@ def test_stack_outputs(stack_syntheses):
 def test_render_mode_reaches_the_provider(stack_syntheses):
     provider = stack_syntheses["local"].find("pulumi:providers:kubernetes", "kubernetes")
     assert provider.inputs["renderYamlToDirectory"] == "rendered/local"
+
+
+def test_kubernetes_cloud_uses_websocket_and_restricted_pods(stack_syntheses):
+    cloud = casc(stack_syntheses["prod"])["jenkins"]["clouds"][0]["kubernetes"]
+    assert cloud["webSocket"] is True and cloud["restrictedPssSecurityContext"] is True
+    assert cloud["namespace"] == "jenkins-k8s"
+    pod = yaml.safe_load(cloud["templates"][0]["yaml"])
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert all(c["securityContext"]["capabilities"] == {"drop": ["ALL"]} for c in pod["spec"]["containers"])

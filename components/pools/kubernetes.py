@@ -107,6 +107,8 @@ def cloud_jcasc(config: KubernetesPoolConfig, namespace: str, jenkins_url: str) 
         "namespace": namespace,
         "jenkinsUrl": jenkins_url,
         "webSocket": True,
+        # The plugin's own restricted profile, on top of the explicit pod YAML below.
+        "restrictedPssSecurityContext": True,
         "containerCapStr": str(config.container_cap),
         "podLabels": [{"key": "jenkins-k8s.io/pool", "value": config.name}],
         "templates": templates,
