@@ -52,6 +52,15 @@ class ControllerNeeds:
     host_access_reason: Optional[str] = None
 
 
+def combine(*parts: ControllerNeeds, **fields) -> ControllerNeeds:
+    """One ControllerNeeds from fragments (sequences joined, pod labels merged), plus `fields`."""
+    joined = {name: tuple(item for part in parts for item in getattr(part, name))
+              for name in ("plugins", "labels", "env", "volumes", "volume_mounts", "init_containers",
+                           "secret_files", "supplemental_groups", "agent_namespaces")}
+    joined["pod_labels"] = {k: v for part in parts for k, v in part.pod_labels.items()}
+    return ControllerNeeds(**{**joined, **fields})
+
+
 @dataclass(frozen=True)
 class PoolContext:
     """Everything a pool may use; nothing here depends on the controller's resources."""

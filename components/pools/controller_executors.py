@@ -27,7 +27,7 @@ from pydantic import Field
 
 from ..config_types import Executors, JenkinsLabel
 from . import docker_access
-from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext
+from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext, combine
 from .docker_access import NodeDockerConfig
 
 TYPE = "controller"
@@ -48,18 +48,12 @@ def controller_needs(config: ControllerPoolConfig) -> ControllerNeeds:
     """Pure: what the controller pod needs to run this pool's builds."""
     if config.docker is None:
         return ControllerNeeds(executors=config.executors, labels=config.labels)
-    access = docker_access.daemon_access(config.docker)
-    cli = docker_access.cli_for_controller(config.docker)
-    return ControllerNeeds(
+    return combine(
+        docker_access.daemon_access(config.docker),
+        docker_access.cli_for_controller(config.docker),
         plugins=("docker-workflow",),
         executors=config.executors,
         labels=config.labels,
-        env=(*access["env"], *cli["env"]),
-        volumes=(*access["volumes"], *cli["volumes"]),
-        volume_mounts=(*access["volume_mounts"], *cli["volume_mounts"]),
-        init_containers=cli["init_containers"],
-        supplemental_groups=access["supplemental_groups"],
-        pod_labels=access["pod_labels"],
         host_access_reason=config.controller_host_access(),
     )
 

@@ -12,7 +12,7 @@ Two ways, chosen by `docker.access` in the pool's config:
   No host path, the namespace stays restricted, but the daemon must listen on the node's 2375
   without TLS: anyone who reaches that port is root on the node. Only for lab clusters.
 
-Everything returned is plain data (volumes, mounts, env, init containers) for ControllerNeeds.
+Everything returned is a ControllerNeeds fragment (volumes, mounts, env, init containers).
 Volume and env entries are identical whichever pool asks, so two pools that both use the node's
 daemon ask for the same things.
 """
@@ -25,6 +25,7 @@ from pydantic import Field
 from .. import defaults, labels
 from ..config_types import Model
 from ..pod_security import restricted_container_context
+from .base import ControllerNeeds
 
 SOCKET_PATH = "/var/run/docker.sock"
 SOCKET_VOLUME = "docker-sock"
@@ -66,25 +67,24 @@ class NodeDockerConfig(Model):
 HOST_IP_ENV = {"name": "HOST_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}
 
 
-def daemon_access(config: NodeDockerConfig) -> dict:
+def daemon_access(config: NodeDockerConfig) -> ControllerNeeds:
     """Volumes, mounts, env, supplemental groups and pod labels for talking to the node's daemon.
 
     HOST_IP is always set: the Docker plugin's ssh connector needs the node's address to reach
     the port an agent container publishes there, and in tcp mode it is the daemon's address.
     """
     if config.access == "socket":
-        return {
-            "volumes": ({"name": SOCKET_VOLUME, "hostPath": {"path": SOCKET_PATH, "type": "Socket"}},),
-            "volume_mounts": ({"name": SOCKET_VOLUME, "mountPath": SOCKET_PATH},),
-            "env": (HOST_IP_ENV,),
-            "supplemental_groups": (config.socket_group,),
-            "pod_labels": {labels.DOCKER_SOCKET: "true"},
-        }
-    return {"volumes": (), "volume_mounts": (), "env": (HOST_IP_ENV,), "supplemental_groups": (),
-            "pod_labels": {}}
+        return ControllerNeeds(
+            volumes=({"name": SOCKET_VOLUME, "hostPath": {"path": SOCKET_PATH, "type": "Socket"}},),
+            volume_mounts=({"name": SOCKET_VOLUME, "mountPath": SOCKET_PATH},),
+            env=(HOST_IP_ENV,),
+            supplemental_groups=(config.socket_group,),
+            pod_labels={labels.DOCKER_SOCKET: "true"},
+        )
+    return ControllerNeeds(env=(HOST_IP_ENV,))
 
 
-def cli_for_controller(config: NodeDockerConfig) -> dict:
+def cli_for_controller(config: NodeDockerConfig) -> ControllerNeeds:
     """The docker CLI in the controller container: copied from a pinned docker:*-cli image by an
     init container into an emptyDir that goes first on PATH; DOCKER_HOST points at the daemon."""
     init = {
@@ -95,12 +95,12 @@ def cli_for_controller(config: NodeDockerConfig) -> dict:
         "securityContext": restricted_container_context(),
         "volumeMounts": [{"name": CLI_VOLUME, "mountPath": CLI_DIR}],
     }
-    return {
-        "volumes": ({"name": CLI_VOLUME, "emptyDir": {}},),
-        "volume_mounts": ({"name": CLI_VOLUME, "mountPath": CLI_DIR, "readOnly": True},),
-        "init_containers": (init,),
-        "env": (
+    return ControllerNeeds(
+        volumes=({"name": CLI_VOLUME, "emptyDir": {}},),
+        volume_mounts=({"name": CLI_VOLUME, "mountPath": CLI_DIR, "readOnly": True},),
+        init_containers=(init,),
+        env=(
             {"name": "PATH", "value": CONTROLLER_PATH},
             {"name": "DOCKER_HOST", "value": config.cli_docker_host()},
         ),
-    }
+    )

@@ -22,7 +22,7 @@ from pydantic import Field, model_validator
 from .. import defaults
 from ..config_types import DnsLabel, JenkinsLabel, Model, PinnedImage
 from . import docker_access
-from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext
+from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext, combine
 from .docker_access import NodeDockerConfig
 
 TYPE = "docker-cloud"
@@ -146,7 +146,6 @@ def cloud_jcasc(*, name: str, uri: str, templates, container_cap: int, pool_name
 
 
 def controller_needs(config: DockerCloudPoolConfig, jenkins_url: str) -> ControllerNeeds:
-    access = docker_access.daemon_access(config.docker)
     cloud = cloud_jcasc(
         name=config.name, uri=config.docker.plugin_uri(), templates=config.templates,
         container_cap=config.container_cap, pool_name=config.name,
@@ -155,14 +154,10 @@ def controller_needs(config: DockerCloudPoolConfig, jenkins_url: str) -> Control
         hostname="${HOST_IP}",
     )
     uses_ssh = any(t.connector == "ssh" for t in config.templates)
-    return ControllerNeeds(
+    return combine(
+        docker_access.daemon_access(config.docker),
         plugins=("docker-plugin", "docker-workflow", *(("ssh-slaves",) if uses_ssh else ())),
         jcasc={"jenkins": {"clouds": [cloud]}},
-        env=access["env"],
-        volumes=access["volumes"],
-        volume_mounts=access["volume_mounts"],
-        supplemental_groups=access["supplemental_groups"],
-        pod_labels=access["pod_labels"],
         host_access_reason=config.controller_host_access(),
     )
 
