@@ -24,6 +24,26 @@ class Finding(NamedTuple):
     tag: str = ""   # optional detail an allow entry may narrow on (e.g. a volume type)
 
 
+def profile_type(security_context: Mapping, field: str, valid: frozenset) -> Optional[str]:
+    """The offending `<field>.type` (seccompProfile, appArmorProfile) when set outside `valid`."""
+    profile = security_context.get(field)
+    if profile is None:
+        return None
+    kind = mapping(profile).get("type") or ""
+    return None if kind in valid else kind
+
+
+def profile_findings(pod: Pod, field: str, valid: frozenset) -> Iterable[Finding]:
+    """A finding for the pod and each container whose `<field>.type` is set outside `valid`."""
+    kind = profile_type(pod.security_context, field, valid)
+    if kind is not None:
+        yield Finding("", f'{pod.spec_path}.securityContext.{field}.type="{kind}" is not allowed')
+    for c in pod.containers():
+        kind = profile_type(c.security_context, field, valid)
+        if kind is not None:
+            yield Finding(c.subject, f'securityContext.{field}.type="{kind}" is not allowed')
+
+
 # ---- allow-list -------------------------------------------------------------------------
 
 STRING_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}

@@ -1,6 +1,5 @@
 """baseline/appArmorProfile: no Unconfined (or other) AppArmor profile, by field or annotation."""
-from ..framework import Finding
-from ..pods import mapping
+from ..framework import Finding, profile_findings
 
 ID, LEVEL, POLICY = "appArmorProfile", "baseline", "pss-apparmor"
 DESCRIPTION = "Overriding or disabling the default AppArmor profile is not allowed (Pod Security baseline)."
@@ -9,26 +8,12 @@ VALID_TYPES = frozenset({"RuntimeDefault", "Localhost"})
 ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 
 
-def bad_type(security_context):
-    profile = security_context.get("appArmorProfile")
-    if profile is None:
-        return None
-    kind = mapping(profile).get("type") or ""
-    return None if kind in VALID_TYPES else kind
-
-
 def allowed_annotation(value):
     return not value or value == "runtime/default" or str(value).startswith("localhost/")
 
 
 def check(pod):
-    kind = bad_type(pod.security_context)
-    if kind is not None:
-        yield Finding("", f'{pod.spec_path}.securityContext.appArmorProfile.type="{kind}" is not allowed')
-    for c in pod.containers():
-        kind = bad_type(c.security_context)
-        if kind is not None:
-            yield Finding(c.subject, f'securityContext.appArmorProfile.type="{kind}" is not allowed')
+    yield from profile_findings(pod, "appArmorProfile", VALID_TYPES)
     for key in sorted(pod.annotations):
         value = pod.annotations[key]
         if key.startswith(ANNOTATION_PREFIX) and not allowed_annotation(value):
