@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 from . import defaults, jcasc, labels
 from .endpoints import Endpoints
 from .pod_security import restricted_container_context, restricted_pod_context
-from .pools.base import ControllerNeeds, SecretFile
+from .pools.base import ControllerNeeds, SecretFile, combine
 
 CASC_CONFIG_MAP = "jenkins-casc"
 PLUGINS_DIR = "/usr/share/jenkins/ref/plugins"  # jenkins.sh copies ref/ into JENKINS_HOME at start
@@ -38,36 +38,32 @@ class MergedNeeds:
 
     @classmethod
     def of(cls, needs: Sequence[ControllerNeeds]) -> "MergedNeeds":
-        def flat(attr):
-            return tuple(item for need in needs for item in getattr(need, attr))
+        joined = combine(*needs)
 
         def by_name(attr, key="name"):
             """Two pools may ask for the same entry (both mount the node's socket): keep one.
             The same name with different contents would be rejected by the API server: say so now."""
             kept: dict = {}
-            for item in flat(attr):
+            for item in getattr(joined, attr):
                 item = dict(item)
                 if item[key] in kept and kept[item[key]] != item:
                     raise pulumi.RunError(f"jenkins:pools: two pools ask for different controller {attr} named {item[key]!r}")
                 kept.setdefault(item[key], item)
             return tuple(kept.values())
 
-        pod_labels: dict = {}
-        for need in needs:
-            pod_labels.update(need.pod_labels)
         return cls(
-            plugins=tuple(dict.fromkeys(flat("plugins"))),
+            plugins=tuple(dict.fromkeys(joined.plugins)),
             fragments=tuple(dict(need.jcasc) for need in needs),
             executors=sum(need.executors for need in needs),
-            labels=flat("labels"),
+            labels=joined.labels,
             env=by_name("env"),
             volumes=by_name("volumes"),
             volume_mounts=by_name("volume_mounts", key="mountPath"),
             init_containers=by_name("init_containers"),
-            secret_files=flat("secret_files"),
-            pod_labels=pod_labels,
-            supplemental_groups=tuple(sorted(set(flat("supplemental_groups")))),
-            agent_namespaces=tuple(dict.fromkeys(flat("agent_namespaces"))),
+            secret_files=joined.secret_files,
+            pod_labels=dict(joined.pod_labels),
+            supplemental_groups=tuple(sorted(set(joined.supplemental_groups))),
+            agent_namespaces=tuple(dict.fromkeys(joined.agent_namespaces)),
         )
 
 

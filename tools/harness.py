@@ -254,9 +254,8 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
 
     class Providers(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-            state = _kubernetes_defaults(args.name, dict(args.inputs))
-            state.update(_provider_outputs(args.typ, args.name, args.inputs))
-            return f"{args.name}-id", state
+            # args.inputs already carry the Kubernetes provider's defaults (RegisterResource below).
+            return f"{args.name}-id", {**args.inputs, **_provider_outputs(args.typ, args.name, args.inputs)}
 
         def call(self, args: pulumi.runtime.MockCallArgs):
             return {}, None
