@@ -96,8 +96,9 @@ class AgentPool(pulumi.ComponentResource):
         return {**labels.common(component, self.config.name), labels.POOL: self.config.name}
 
     def create_namespace(self, enforce: str) -> pulumi.Output:
-        """A namespace of the pool's own, labelled with the Pod Security level its pods need."""
-        name = self.context.endpoints.pool_namespace(self.config.name)
+        """A namespace of the pool's own, labelled with the Pod Security level its pods need;
+        sets `self.namespace` (plain text, for outputs) and returns the Output (for dependencies)."""
+        name = self.namespace = self.context.endpoints.pool_namespace(self.config.name)
         namespace = k8s.core.v1.Namespace(
             self.child_name("namespace"),
             metadata=k8s.meta.v1.ObjectMetaArgs(

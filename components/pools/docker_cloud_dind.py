@@ -132,7 +132,6 @@ class DockerCloudDindPool(AgentPool):
         super().__init__("DockerCloudDindPool", config, context, opts)
         endpoints = context.endpoints
         daemon = config.daemon
-        self.namespace = endpoints.pool_namespace(config.name)
         namespace = self.create_namespace("privileged")
 
         certificates = DindCertificates.create(self, service_dns_names(self.namespace, daemon.replicas))

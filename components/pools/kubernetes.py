@@ -122,7 +122,6 @@ class KubernetesPool(AgentPool):
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("KubernetesPool", config, context, opts)
         endpoints = context.endpoints
-        self.namespace = endpoints.pool_namespace(config.name)
         namespace = self.create_namespace("restricted")
         role = k8s.rbac.v1.Role(
             self.child_name("agent-pods"),

@@ -112,7 +112,6 @@ class SwarmDindPool(AgentPool):
     def __init__(self, config: SwarmDindPoolConfig, context: PoolContext,
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("SwarmDindPool", config, context, opts)
-        self.namespace = context.endpoints.pool_namespace(config.name)
         namespace = self.create_namespace("privileged")
         login = swarm.register_login(self, namespace)
 
