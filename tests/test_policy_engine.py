@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tools.harness import SECRET_SIG, SECRET_SIG_KEY as SIG_KEY
 from tools.policy_engine import (
-    SECRET_SIG, SIG_KEY, PolicyConfigError, PolicyPackSession, PolicyResource, _struct,
+    PolicyConfigError, PolicyPackSession, PolicyResource, _struct,
     manifests_to_resources, run_policy_pack, type_token,
 )
 

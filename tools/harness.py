@@ -20,17 +20,19 @@ from typing import Any, Optional
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# The engine wire format's secret signature (sdk/go/common/resource/properties.go).
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 REDACTED = "[secret]"
 DEFAULT_NAMESPACE = "default"
 
 # Kinds the Kubernetes provider never puts in a namespace.
-CLUSTER_SCOPED = {
-    "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
-    "CustomResourceDefinition", "PriorityClass", "IngressClass", "RuntimeClass",
-    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "CSIDriver", "APIService",
-}
+CLUSTER_SCOPED = frozenset({
+    "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "StorageClass",
+    "CustomResourceDefinition", "PriorityClass", "RuntimeClass", "IngressClass", "CSIDriver",
+    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "VolumeAttachment",
+})
 
 
 def is_secret(value: Any) -> bool:

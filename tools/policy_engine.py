@@ -29,12 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from .harness import CLUSTER_SCOPED, wrap_secret
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PACK_DIR = REPO_ROOT / "policy"
-
-# Property-value signatures of the engine's wire format (sdk/go/common/resource/properties.go).
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 _START_TIMEOUT = 60.0
@@ -189,7 +187,7 @@ def _struct(values: Mapping[str, Any], secret_keys: Iterable[str] = ()):
     from google.protobuf import struct_pb2
 
     secrets = set(secret_keys)
-    plain = {k: ({SIG_KEY: SECRET_SIG, "value": v} if k in secrets else v) for k, v in values.items()}
+    plain = {k: (wrap_secret(v) if k in secrets else v) for k, v in values.items()}
     struct = struct_pb2.Struct()
     struct.update(_jsonable(plain))
     return struct
@@ -473,12 +471,6 @@ def run_policy_pack(resources: list[PolicyResource], config_file: Optional[Path]
 
 # ---- Kubernetes manifests ----------------------------------------------------------------------
 
-CLUSTER_SCOPED = frozenset({
-    "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "StorageClass",
-    "CustomResourceDefinition", "PriorityClass", "RuntimeClass", "IngressClass", "CSIDriver",
-    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
-    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "VolumeAttachment",
-})
 # The Kubernetes provider marks these inputs secret; the engine sends them as secrets.
 SECRET_FIELDS = {"Secret": ("data", "stringData")}
 
