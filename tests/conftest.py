@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
 
 from tools.harness import ROOT, Synthesis, config_as_cli_passes_it, known_stacks, stack_file, synthesize
+
+# Hypothesis draws the same examples on every run and machine, so CI and a laptop test the same
+# configs and a failure reproduces; no example database is kept between runs.
+settings.register_profile("project", derandomize=True, database=None)
+settings.load_profile("project")
 
 SHARED = ROOT.parent / "shared"
 STACKS = known_stacks()
