@@ -185,14 +185,14 @@ def _raw_namespace(all_config: dict[str, Any]) -> dict[str, Any]:
 def parse_stack_config(raw: dict[str, Any]) -> StackConfig:
     """Validate a `jenkins:` namespace given as {key: value}; raise ConfigError with one line."""
     unknown = sorted(set(raw) - set(_ALLOWED_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"{NAMESPACE}:{unknown[0]}: unknown key (allowed: {', '.join(_ALLOWED_KEYS)})"
-        )
+    problems = [f"{NAMESPACE}:{key}: unknown key (allowed: {', '.join(_ALLOWED_KEYS)})" for key in unknown]
     try:
-        return StackConfig.model_validate(raw)
+        config = StackConfig.model_validate({k: v for k, v in raw.items() if k not in unknown})
     except ValidationError as exc:
-        raise ConfigError(format_errors(exc)) from None
+        problems.append(format_errors(exc))  # every fault at once, not only the first one found
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return config
 
 
 def load_stack_config() -> StackConfig:

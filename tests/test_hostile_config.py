@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 import json
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from components.config import ConfigError, parse_stack_config
 from tests.conftest import synth_config
@@ -127,8 +127,7 @@ def test_unknown_keys_are_refused_naming_the_key(case):
     target = BASE
     for part in path:
         target = target[part]
-    if key in target or (not path and key in ("environment", "namespace")):
-        return
+    assume(key not in target and not (not path and key in ("environment", "namespace")))
     document = set_path(BASE, path + (key,), "x") if path else {**BASE, key: "x"}
     assert_refused(document, key_path(path + (key,)), through_program=False)
 
@@ -144,8 +143,8 @@ def test_wrong_types_for_objects_are_refused(case):
 @given(st.one_of(bad_value, st.sampled_from(CONTRADICTIONS)))
 def test_refusal_through_the_real_program_registers_nothing(case):
     path, value = case
-    if len(path) == 1 and isinstance(value, (int, float)):
-        return  # the CLI hands top-level scalars over as text: 7 is the valid name "7" there
+    # The CLI hands top-level scalars over as text: 7 is the valid name "7" there.
+    assume(not (len(path) == 1 and isinstance(value, (int, float))))
     assert_refused(set_path(BASE, path, value), key_path(path), through_program=True)
 
 
@@ -204,9 +203,9 @@ def test_several_faults_at_once_name_only_faulty_keys(mutations):
         target = document
         for part in path[:-1]:
             target = target[part]
-        if path[-1] in target and len(path) > 1 and not isinstance(target, list) and value == "x" \
-                and path not in BAD_VALUES:
-            return  # the generated "unknown" key exists already
+        # A generated "unknown" key that exists already is no fault.
+        assume(not (path[-1] in target and len(path) > 1 and not isinstance(target, list) and value == "x"
+                    and path not in BAD_VALUES))
         document = set_path(document, path, value)
     try:
         parse_stack_config(json.loads(json.dumps(document)))
@@ -219,3 +218,6 @@ def test_several_faults_at_once_name_only_faulty_keys(mutations):
     expected = [key_path(path) for path, _ in mutations]
     assert named and all(any(n.startswith(e) or e.startswith(n) for e in expected) for n in named), \
         f"{message!r} names something other than {expected}"
+    # ...and every fault is named, at its own key or deeper, never only through a parent.
+    assert all(any(n.startswith(e) for n in named) for e in expected), \
+        f"{message!r} does not name each of {expected}"
