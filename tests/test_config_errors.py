@@ -62,4 +62,6 @@ def test_the_command_line_prints_one_line_and_no_traceback(tmp_path):
 def test_a_valid_minimal_config_synthesizes():
     synthesis = synth_config(minimal_config())
     assert synthesis.ok, synthesis.error
-    assert synthesis.find(":StatefulSet", "jenkins")
+    controller = synthesis.find(":StatefulSet", "jenkins").inputs
+    assert controller["metadata"]["namespace"] == "jenkins-test"
+    assert controller["spec"]["replicas"] == 1

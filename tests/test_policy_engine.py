@@ -133,10 +133,18 @@ def test_all_sets_levels_then_entries_override(tmp_path):
 
 
 @pytest.mark.parametrize("path", sorted(CONFIG.glob("*.json")), ids=lambda p: p.name)
-def test_shipped_configs_are_accepted(path):
+def test_shipped_configs_are_accepted_and_applied_as_written(path):
+    written = json.loads(path.read_text())
     with PolicyPackSession() as session:
         config = session.configure(path)
-    assert set(config) >= {"pss-privileged", "jenkins-home-protected"}
+    default = written.get("all")
+    for name, entry in config.items():
+        value = written.get(name, default)
+        level = value if isinstance(value, str) else (value or {}).get("enforcementLevel", default)
+        if level is not None:
+            assert entry.level == level, f"{path.name}: {name} configured {entry.level}, written {level}"
+        if isinstance(value, dict) and "allow" in value:
+            assert entry.properties["allow"] == value["allow"], f"{path.name}: {name} allow list changed"
 
 
 def test_presets_turn_on_only_their_pod_security_checks():
