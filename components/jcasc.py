@@ -57,7 +57,10 @@ def controller_document(*, admin_user: str, admin_password_ref: str, url: str, s
             "authorizationStrategy": {"globalMatrix": {"entries": [
                 {"user": {"name": admin_user, "permissions": ["Overall/Administer"]}},
             ]}},
-            "crumbIssuer": {"standard": {"excludeClientIPFromCrumb": True}},
+            # Core's DefaultCrumbIssuer (symbol `standard`) takes no attributes since 2.543: its
+            # @DataBoundConstructor has no parameters (jenkinsci/jenkins jenkins-2.568.2,
+            # core/src/main/java/hudson/security/csrf/DefaultCrumbIssuer.java:55-56).
+            "crumbIssuer": "standard",
         },
         "unclassified": {"location": {"url": url}},
     }
