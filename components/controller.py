@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import defaults, jcasc, labels
+from . import defaults, jcasc, jcasc_conformance, labels
 from .endpoints import Endpoints
 from .pod_security import restricted_container_context, restricted_pod_context
 from .pools.base import ControllerNeeds, SecretFile, combine
@@ -147,6 +147,10 @@ class JenkinsController(pulumi.ComponentResource):
             document = merge_controller_document(controller, endpoints, admin_password_file, merged)
         except jcasc.JcascConflict as exc:
             raise pulumi.RunError(f"jenkins:pools: {exc}") from None
+        try:
+            jcasc_conformance.check(document)
+        except ValueError as exc:
+            raise pulumi.RunError(f"jenkins: {exc}") from None
         casc_yaml = jcasc.to_yaml(document)
         plugins_txt = "\n".join(plugin_lines(merged.plugins, dict(controller.extra_plugins))) + "\n"
         k8s.core.v1.ConfigMap(
