@@ -6,12 +6,14 @@ import pytest
 from components import defaults, labels
 from components.config import ConfigError, parse_stack_config
 from components.pools import docker_cloud
+from tests.conftest import minimal_config, synth_config
 from tests.helpers import (
-    INTERNAL_URL, K8S_POOL, SOCKET, casc, controller_pod, docker_clouds, duplicate_names, host_paths, kept_state,
+    K8S_POOL, SOCKET, casc, controller_pod, docker_clouds, duplicate_names, host_paths, kept_state,
     plugins, privileged_containers, schema_errors, secret_leaks, synth_pools,
 )
 
-DOCKER = {"name": "docker", "type": "docker-cloud", "containerCap": 6, "templates": [
+NODE_URL = "http://jenkins.example.org:30080/"
+DOCKER = {"name": "docker", "type": "docker-cloud", "containerCap": 6, "inboundUrl": NODE_URL, "templates": [
     {"name": "attach", "labels": ["docker"], "connector": "attach", "instanceCap": 3},
     {"name": "ssh", "labels": ["docker-ssh"], "connector": "ssh"},
     {"name": "inbound", "labels": ["docker-inbound"], "connector": "inbound", "idleMinutes": 5},
@@ -73,7 +75,7 @@ def test_templates_and_connectors(alone):
     assert ssh["dockerTemplateBase"]["image"] == defaults.SSH_AGENT_IMAGE
     assert "AuthorizedKeysCommand=/root/authorized_key" in ssh["dockerTemplateBase"]["dockerCommand"]
     jnlp = inbound["connector"]["jnlp"]
-    assert jnlp["jenkinsUrl"] == INTERNAL_URL
+    assert jnlp["jenkinsUrl"] == NODE_URL
     assert "-webSocket" in jnlp["entryPointArgumentsString"].split("\n")
     assert "^${JNLP_SECRET}" in jnlp["entryPointArgumentsString"]  # escaped from JCasC interpolation
     assert inbound["dockerTemplateBase"]["image"] == defaults.INBOUND_AGENT_IMAGE
@@ -126,8 +128,35 @@ def test_no_generated_secret_outside_secrets(request, which):
     ({"templates": [{"name": "a", "labels": ["x"], "connector": "telnet"}]}, "templates[0].connector"),
     ({"templates": [{"name": "a", "labels": ["x"], "image": "jenkins/agent:latest"}]}, "templates[0].image"),
     ({"docker": {"access": "tcp", "tcpPort": 0}}, "docker.tcpPort"),
+    # DockerOnceRetentionStrategy turns idleMinutes < 1 into 10: 0 would silently mean 10.
+    ({"templates": [{"name": "a", "labels": ["x"], "idleMinutes": 0}]}, "templates[0].idleMinutes"),
 ])
 def test_bad_config_names_the_key(bad, key):
     with pytest.raises(ConfigError) as error:
         parse_stack_config({"environment": "t", "namespace": "t", "pools": [{**DOCKER, **bad}]})
     assert f"pools[0].{key}" in str(error.value)
+
+
+def test_idle_minutes_defaults_to_the_plugins_own_fallback():
+    # jenkinsci/docker-plugin 1324.v2fb_b_df97fe1d DockerOnceRetentionStrategy.java:52, :99-102:
+    # values below 1 become 10; the program writes the 10 itself.
+    synthesis = synth_pools({"name": "docker", "type": "docker-cloud",
+                             "templates": [{"name": "a", "labels": ["docker"]}]})
+    template = docker_clouds(casc(synthesis))["docker"]["templates"][0]
+    assert template["retentionStrategy"] == {"idleMinutes": 10}
+
+
+def test_inbound_template_needs_inbound_url_refused_at_preview():
+    pool = {key: value for key, value in DOCKER.items() if key != "inboundUrl"}
+    synthesis = synth_config(minimal_config(pools=[pool]))
+    assert synthesis.error is not None and synthesis.records == []
+    assert synthesis.error.startswith("jenkins:pools[0]: inboundUrl is required when a template uses "
+                                      "connector inbound (inbound)"), synthesis.error
+    assert "\n" not in synthesis.error
+
+
+def test_attach_and_ssh_templates_need_no_inbound_url():
+    pool = {"name": "docker", "type": "docker-cloud",
+            "templates": [t for t in DOCKER["templates"] if t["connector"] != "inbound"]}
+    synthesis = synth_pools(pool)
+    assert "jnlp" not in str(docker_clouds(casc(synthesis))["docker"]["templates"])

@@ -60,8 +60,12 @@ class DockerTemplateConfig(Model):
     # Defaults to the pinned JDK 21 agent image that fits the connector.
     image: Optional[PinnedImage] = None
     instance_cap: Annotated[int, Field(ge=1, le=1000)] = 5
-    # Minutes an idle agent container lives on for the next build (0: one build per container).
-    idle_minutes: Annotated[int, Field(ge=0, le=1440)] = 0
+    # Minutes a new agent container may wait idle for its first build before it is removed. It
+    # never serves a second build: the plugin's DockerOnceRetentionStrategy removes the container
+    # after its first task, and turns values below 1 into 10 (jenkinsci/docker-plugin
+    # 1324.v2fb_b_df97fe1d, src/main/java/com/nirima/jenkins/plugins/docker/strategy/
+    # DockerOnceRetentionStrategy.java:52, :99-102, :174, :192-215), so 0 is refused.
+    idle_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
     memory_limit_mb: Annotated[int, Field(ge=64, le=1024 * 1024)] = 2048
     cpus: Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?$")] = "1"
     pull_strategy: Literal["PULL_ALWAYS", "PULL_LATEST", "PULL_NEVER"] = "PULL_LATEST"
@@ -82,13 +86,19 @@ class DockerCloudPoolConfig(PoolConfig):
     docker: NodeDockerConfig = NodeDockerConfig()
     container_cap: Annotated[int, Field(ge=1, le=1000)] = 10
     templates: Annotated[tuple[DockerTemplateConfig, ...], Field(min_length=1)]
-    # Where inbound agents reach the controller. Containers on the node's bridge use the node's
-    # DNS, not the cluster's, so the in-cluster Service name may not resolve there.
+    # Where inbound agents reach the controller. Containers on the node's daemon run outside any
+    # pod and resolve names with the node's resolver, not the cluster's: the in-cluster Service
+    # name cannot be assumed to resolve there, so inbound templates need this URL spelled out.
     inbound_url: Optional[Annotated[str, Field(pattern=r"^https?://[^\s]+/$")]] = None
 
     @model_validator(mode="after")
     def _unique_templates(self) -> "DockerCloudPoolConfig":
         _unique_names(self.templates)
+        inbound = [t.name for t in self.templates if t.connector == "inbound"]
+        if inbound and self.inbound_url is None:
+            raise ValueError(
+                f"inboundUrl is required when a template uses connector inbound ({', '.join(inbound)}): "
+                "containers on the node's daemon cannot resolve the controller's in-cluster Service name")
         return self
 
     def controller_host_access(self) -> Optional[str]:
@@ -149,6 +159,7 @@ def controller_needs(config: DockerCloudPoolConfig, jenkins_url: str) -> Control
     cloud = cloud_jcasc(
         name=config.name, uri=config.docker.plugin_uri(), templates=config.templates,
         container_cap=config.container_cap, pool_name=config.name,
+        # Only inbound templates use it, and those require inbound_url (validated above).
         jenkins_url=config.inbound_url or jenkins_url,
         # ssh: the plugin connects to the port the container publishes on the node's address.
         hostname="${HOST_IP}",
