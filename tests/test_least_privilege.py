@@ -47,6 +47,27 @@ def test_roles_exist_only_for_kubernetes_pools_and_grant_only_agent_pods(case):
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "jenkins", "namespace": namespace}]
 
 
+# What jenkinsci/kubernetes-plugin (read at a82d78a0, after 4423.vb_59f230b_ce53; pinned
+# 4547.v52f3080db_8cd) calls on agent pods; re-read on a version bump. Its sample Role
+# (src/main/kubernetes/service-account.yml:15-30) adds `secrets: get`, which no code under
+# src/main uses (`git grep '\.secrets()' src/main` finds nothing), and gives events only `watch`,
+# while KubernetesComputer.java:126-130 lists them.
+PLUGIN_ROLE_RULES = [
+    {"apiGroups": [""], "resources": ["pods"],
+     "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
+    {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create", "get"]},
+    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]},
+]
+
+
+def test_kubernetes_role_grants_the_plugins_calls_and_no_secrets():
+    synthesis = synth_config(minimal_config(pools=[
+        {"name": "k8s", "type": "kubernetes", "templates": [{"name": "default", "labels": ["k8s"]}]}]))
+    roles = objects(synthesis, "Role")
+    assert [role["rules"] for role in roles] == [PLUGIN_ROLE_RULES]
+
+
 def test_service_account_token_only_with_the_kubernetes_plugin(case):
     _, config, synthesis = case
     needs_api = any(p["type"] == "kubernetes" for p in config.get("jenkins:pools", []))

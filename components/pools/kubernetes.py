@@ -48,7 +48,14 @@ class KubernetesPoolConfig(PoolConfig):
         return templates
 
 
-# Only what the plugin does with agent pods, and only in the pool's own namespace.
+# Only what the plugin does with agent pods, and only in the pool's own namespace (jenkinsci/
+# kubernetes-plugin a82d78a0, src/main/java/org/csanchez/jenkins/plugins/kubernetes/): pods
+# get/create (KubernetesLauncher.java:160-164), watch and list through an informer
+# (pod/retention/Reaper.java:221, KubernetesCloud.java:1440-1443), logs (KubernetesLauncher.java:376-381,
+# KubernetesComputer.java:180), events list (KubernetesComputer.java:126-130), exec
+# (pipeline/ContainerExecDecorator.java:478-520). Its sample Role (src/main/kubernetes/
+# service-account.yml:28-30) also grants `secrets: get`, but no code under src/main calls the
+# secrets API (SecretsMasker reads values by exec), so none is granted here.
 AGENT_POD_RULES = (
     {"apiGroups": [""], "resources": ["pods"],
      "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
