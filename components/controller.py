@@ -113,6 +113,16 @@ class JenkinsController(pulumi.ComponentResource):
         selector = {labels.NAME: "jenkins", labels.COMPONENT: "controller"}
         controller = config.controller
 
+        # Before any controller resource: a document the pinned Jenkins would refuse stops here.
+        try:
+            document = merge_controller_document(controller, endpoints, admin_password_file, merged)
+        except jcasc.JcascConflict as exc:
+            raise pulumi.RunError(f"jenkins:pools: {exc}") from None
+        try:
+            jcasc_conformance.check(document)
+        except ValueError as exc:
+            raise pulumi.RunError(f"jenkins: {exc}") from None
+
         def meta(object_name: str, component: str = "controller", **extra) -> k8s.meta.v1.ObjectMetaArgs:
             return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=namespace,
                                               labels=labels.common(component, "jenkins"), **extra)
@@ -143,14 +153,6 @@ class JenkinsController(pulumi.ComponentResource):
                 protect=storage.protect, retain_on_delete=storage.protect)),
         )
 
-        try:
-            document = merge_controller_document(controller, endpoints, admin_password_file, merged)
-        except jcasc.JcascConflict as exc:
-            raise pulumi.RunError(f"jenkins:pools: {exc}") from None
-        try:
-            jcasc_conformance.check(document)
-        except ValueError as exc:
-            raise pulumi.RunError(f"jenkins: {exc}") from None
         casc_yaml = jcasc.to_yaml(document)
         plugins_txt = "\n".join(plugin_lines(merged.plugins, dict(controller.extra_plugins))) + "\n"
         k8s.core.v1.ConfigMap(
