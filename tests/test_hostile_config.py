@@ -7,7 +7,9 @@ import json
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from components.config import ConfigError, parse_stack_config
+from components.jcasc_conformance import problems as jcasc_problems
 from tests.conftest import synth_config
+from tests.helpers import casc
 from tools.check import schema_problems
 
 POOL = {"name": "k8s", "type": "kubernetes",
@@ -182,6 +184,7 @@ def test_valid_configs_render_schema_valid_manifests(document):
     synthesis = synth_config(as_stack_config(document))
     assert synthesis.ok, synthesis.error
     assert schema_problems(synthesis, versions=("1.37.0",)) == []
+    assert jcasc_problems(casc(synthesis)) == []
 
 
 def _is_prefix(a: tuple, b: tuple) -> bool:
