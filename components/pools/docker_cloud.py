@@ -64,7 +64,7 @@ class DockerTemplateConfig(Model):
     # never serves a second build: the plugin's DockerOnceRetentionStrategy removes the container
     # after its first task, and turns values below 1 into 10 (jenkinsci/docker-plugin
     # 1324.v2fb_b_df97fe1d, src/main/java/com/nirima/jenkins/plugins/docker/strategy/
-    # DockerOnceRetentionStrategy.java:52, :99-102, :174, :192-215), so 0 is refused.
+    # DockerOnceRetentionStrategy.java:52, :99-102, :175, :192-215), so 0 is refused.
     idle_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
     memory_limit_mb: Annotated[int, Field(ge=64, le=1024 * 1024)] = 2048
     cpus: Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?$")] = "1"
