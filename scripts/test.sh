@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: makes .venv, installs the pinned dependencies, runs pytest.
+# The whole test suite on a fresh machine: makes .venv, installs the pinned dependencies, makes
+# policy/venv (the tests start the policy pack from it, as the Pulumi CLI does), runs pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,4 +9,5 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+PYTHON=$python ./scripts/prepare-policy-pack.sh
 exec .venv/bin/python -m pytest "$@"

@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if not stacks:
         parser.error("name a STACK or pass --all")
 
-    from .policy_engine import PolicyConfigError
+    from .policy_engine import PolicyConfigError, PolicyPackError
 
     reports = []
     pack = None if args.no_policy else BackgroundPack()
@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
                 reports.append(check_stack(stack, args.policy_config, pack))
             except (FileNotFoundError, ValueError, PolicyConfigError) as exc:
                 reports.append(StackReport(stack, problems=[str(exc).splitlines()[0]]))
+    except PolicyPackError as exc:  # the pack did not start: no stack can be checked
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     finally:
         if pack is not None:
             pack.close()

@@ -230,20 +230,24 @@ def _engine_server(logs: list):
 
 
 def _pack_python(pack_dir: Path) -> str:
-    """The pack's own virtualenv (PulumiPolicy.yaml runtime.options.virtualenv) if the CLI made
-    one, else the interpreter running this harness (the project venv has the same pins)."""
-    try:
-        import yaml
-        options = (yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text()) or {}) \
-            .get("runtime", {}).get("options", {}) or {}
-        venv = options.get("virtualenv")
-    except (OSError, AttributeError):
-        venv = None
-    if venv:
-        candidate = (pack_dir / venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
-        if candidate.exists():
-            return str(candidate)
-    return sys.executable
+    """The interpreter the CLI runs a local pack with: <pack>/<runtime.options.virtualenv>/bin/python.
+    The Python language host execs exactly that and never creates the virtualenv for a local pack
+    (pulumi/pulumi v3.259.0 sdk/python/cmd/pulumi-language-python/main.go:233-247 parseOptions,
+    :1528-1641 RunPlugin; sdk/python/toolchain/pip.go:178-193 Command), so a missing one fails here
+    as it fails there."""
+    import yaml
+
+    options = ((yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text()) or {})
+               .get("runtime", {}) or {}).get("options", {}) or {}
+    venv = options.get("virtualenv")
+    if not isinstance(venv, str) or not venv:
+        raise PolicyPackError(f"{pack_dir / 'PulumiPolicy.yaml'}: runtime.options.virtualenv is not set; "
+                              "the pack runs from its own virtualenv (scripts/prepare-policy-pack.sh makes it)")
+    python = pack_dir / venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    if not python.exists():
+        raise PolicyPackError(f"the policy pack's virtualenv {pack_dir / venv} does not exist (the Pulumi CLI "
+                              "would not start the pack either): run scripts/prepare-policy-pack.sh")
+    return str(python)
 
 
 class PolicyPackSession:

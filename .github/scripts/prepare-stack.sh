@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI helper, run from the repository root before a pulumi/actions step (preview.yml, deploy-stack.yml).
-# Makes .venv with the program's pinned dependencies (Pulumi.yaml points the CLI at it), picks
+# Makes .venv with the program's pinned dependencies (Pulumi.yaml points the CLI at it) and
+# policy/venv with the pack's (scripts/prepare-policy-pack.sh: the CLI does not make it), picks
 # the policy config by the stack's jenkins:environment (as scripts/up.sh does) and writes the
 # KUBECONFIG secret, if any, to a private file.
 #   in:  STACK; optional KUBECONFIG_DATA (kubeconfig contents), PULUMI_ORG (Pulumi Cloud org)
@@ -16,8 +17,10 @@ if [ ! -f "stacks/Pulumi.${STACK}.yaml" ]; then
   exit 0
 fi
 
-"${PYTHON:-python}" -m venv .venv
+export PYTHON="${PYTHON:-python}"
+"$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+./scripts/prepare-policy-pack.sh
 
 environment=$(.venv/bin/python -m tools.environment "$STACK")
 policy_config="policy/config/${environment}.json"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Makes policy/venv, the interpreter `pulumi preview|up --policy-pack policy` runs the pack with,
+# and installs policy/requirements.txt into it. The CLI never does this itself for a local pack:
+# the Python language host execs <pack>/<runtime.options.virtualenv>/bin/python -u -m pulumi.policy
+# with the pack directory as its working directory, and only `pulumi install` run inside the pack
+# directory creates that virtualenv (pulumi/pulumi v3.259.0:
+# sdk/python/cmd/pulumi-language-python/main.go:1528-1641 RunPlugin,
+# sdk/python/toolchain/pip.go:178-193 Command, pkg/cmd/pulumi/install/install.go:65-83).
+# Run by scripts/up.sh, scripts/test.sh and .github/scripts/prepare-stack.sh (every workflow job).
+set -euo pipefail
+cd "$(dirname "$0")/../policy"
+
+python=${PYTHON:-python3}
+if [ ! -x venv/bin/python ]; then
+  # What the CLI's own install does (sdk/python/toolchain/pip.go:444-524 InstallDependencies):
+  # `python -m venv`, then `pip install -r requirements.txt` from the pack directory.
+  "$python" -m venv venv
+fi
+venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+if ! venv/bin/python -c 'import pulumi_policy' 2>/dev/null; then
+  echo "error: policy/venv/bin/python cannot import pulumi_policy after installing policy/requirements.txt" >&2
+  exit 1
+fi
