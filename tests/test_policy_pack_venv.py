@@ -1,0 +1,46 @@
+"""The harness starts the policy pack exactly as the Pulumi CLI does: with policy/venv/bin/python,
+which the CLI never creates for a local pack (pulumi/pulumi v3.259.0
+sdk/python/cmd/pulumi-language-python/main.go:1528-1641, sdk/python/toolchain/pip.go:178-193).
+Without it the harness fails too, in one line that says how to make it."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+from tools.policy_engine import PolicyPackSession
+
+HINT = "run scripts/prepare-policy-pack.sh"
+
+
+def test_the_pack_runs_under_its_own_virtualenv():
+    with PolicyPackSession() as session:
+        assert session.process.args[:3] == [str(ROOT / "policy" / "venv" / "bin" / "python"), "-m", "pulumi.policy"]
+        assert Path(session.process.args[-1]) == ROOT / "policy"
+
+
+def test_check_of_manifests_with_no_pack_virtualenv_fails_naming_it(tmp_path):
+    pack = tmp_path / "policy"
+    shutil.copytree(ROOT / "policy", pack, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: n}\n"
+                        "spec: {containers: [{name: c, image: busybox:1.37}]}\n")
+    done = subprocess.run([sys.executable, "-m", "tools.check", "--pack-dir", str(pack), "--policy-config",
+                           str(ROOT / "policy" / "config" / "baseline.json"), str(manifest)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"error: the policy pack's virtualenv {pack / 'venv'} does not exist (the Pulumi CLI would not start "
+        f"the pack either): {HINT}"]
+
+
+def test_check_of_a_stack_in_a_fresh_clone_fails_naming_policy_venv(tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT, repo, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "venv", "rendered", "__pycache__", ".pytest_cache", ".hypothesis"))
+    done = subprocess.run([sys.executable, "-m", "tools.check", "dev"], cwd=repo, capture_output=True, text=True)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        f"error: the policy pack's virtualenv {repo / 'policy' / 'venv'} does not exist (the Pulumi CLI would "
+        f"not start the pack either): {HINT}"]
+    assert "ok" not in done.stdout
