@@ -43,8 +43,12 @@ def steps(workflow: dict):
             yield job_id, step
 
 
+def pulumi_steps(workflow: dict) -> list[dict]:
+    return [s for _, s in steps(workflow) if str(s.get("uses", "")).startswith("pulumi/actions@")]
+
+
 def pulumi_step(workflow: dict) -> dict:
-    found = [s for _, s in steps(workflow) if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    found = pulumi_steps(workflow)
     assert len(found) == 1, "exactly one pulumi/actions step"
     return found[0]
 
@@ -155,10 +159,6 @@ def test_deploy_goes_dev_staging_prod_one_update_per_stack_at_a_time():
     assert up["environment"] == "${{ inputs.stack }}"
     assert up["concurrency"]["group"] == "pulumi-up-${{ inputs.stack }}"
     assert up["concurrency"]["cancel-in-progress"] is False
-    step = pulumi_step(called)["with"]
-    assert step["command"] == "up"
-    assert step["policyPacks"] == "policy"
-    assert "policy-config" in step["policyPackConfigs"]
     declared = set(triggers(called)["workflow_call"]["secrets"])
     for stack in ("dev", "staging", "prod"):
         assert set(jobs[stack]["secrets"]) == declared
@@ -168,7 +168,8 @@ def test_the_pulumi_cli_matches_the_pinned_sdk():
     pins = dict(line.split("==", 1) for line in (ROOT / "requirements.txt").read_text().splitlines()
                 if "==" in line and not line.startswith("#"))
     for name in ("preview.yml", "deploy-stack.yml"):
-        assert str(pulumi_step(load(name))["with"]["pulumi-version"]) == pins["pulumi"].strip()
+        for step in pulumi_steps(load(name)):
+            assert str(step["with"]["pulumi-version"]) == pins["pulumi"].strip()
 
 
 def test_what_the_workflows_run_exists():
@@ -193,3 +194,84 @@ def test_prepare_stack_skips_a_stack_with_no_stack_file(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert outputs.read_text() == "skip=true\n"
     assert "stacks/Pulumi.nowhere.yaml does not exist" in done.stdout
+
+
+def test_a_deploy_previews_with_the_policy_pack_before_it_updates():
+    # pulumi/actions v7.0.0 `up` is `pulumi up --yes --skip-preview` (@pulumi/pulumi 3.206.0
+    # sdk/nodejs/automation/stack.ts:198): the gate has to be a preview step of its own.
+    job = load("deploy-stack.yml")["jobs"]["up"]
+    actions = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    assert [s["with"]["command"] for s in actions] == ["preview", "up"]
+    preview, up = actions
+    for step in (preview, up):
+        assert step["with"]["policyPacks"] == "policy"
+        assert step["with"]["policyPackConfigs"] == "${{ steps.prepare.outputs.policy-config }}"
+        assert step["with"]["stack-name"] == "${{ steps.prepare.outputs.stack-name }}"
+        assert step["if"] == "steps.prepare.outputs.skip != 'true'"
+        assert "continue-on-error" not in step and "continue-on-error" not in step["with"]
+    assert "continue-on-error" not in job
+    assert preview["env"] == up["env"]
+    # the preview never edits state or comments on anything
+    assert "upsert" not in preview["with"] and "comment-on-pr" not in preview["with"]
+
+
+def test_a_failed_preview_replaces_the_stacks_pull_request_comment():
+    job = load("preview.yml")["jobs"]["preview"]
+    ids = [s.get("id") for s in job["steps"]]
+    marker = next(s for s in job["steps"] if "preview_failed_comment.py" in s.get("run", ""))
+    assert job["steps"].index(marker) > ids.index("preview") > ids.index("prepare")
+    assert marker["if"].startswith("failure()")
+    assert marker["env"]["STACK"] == "${{ matrix.stack }}"
+    assert marker["env"]["PULUMI_ORG"] == "${{ vars.PULUMI_ORG }}"
+    assert marker["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+    assert (ROOT / ".github" / "scripts" / "preview_failed_comment.py").exists()
+
+
+def required_job() -> dict:
+    return load("preview.yml")["jobs"]["required"]
+
+
+def test_one_aggregate_job_is_the_required_check():
+    jobs = load("preview.yml")["jobs"]
+    job = required_job()
+    assert job["name"] == "Required checks"
+    assert set(job["needs"]) == set(jobs) - {"required"}
+    assert job["if"] == "always()"
+    assert "strategy" not in job
+    section = (ROOT / "docs" / "ci.md").read_text().split("## 5. Protect", 1)[1].split("\n## ", 1)[0]
+    assert re.search(r"one status check only:\s+`Required checks`\.", section)
+    assert "Tests and offline checks" not in section and "Offline manifest diff" not in section
+
+
+@pytest.mark.parametrize("results, configured, passes", [
+    (dict(CHECKS="success", OFFLINE_DIFF="success", BACKEND="success", PREVIEW="success"), "true", True),
+    # a fork or Dependabot pull request: no backend, previews skipped
+    (dict(CHECKS="success", OFFLINE_DIFF="success", BACKEND="success", PREVIEW="skipped"), "false", True),
+    # skipped although a backend is configured: the checks job failed or was cancelled upstream
+    (dict(CHECKS="success", OFFLINE_DIFF="success", BACKEND="success", PREVIEW="skipped"), "true", False),
+    (dict(CHECKS="failure", OFFLINE_DIFF="success", BACKEND="success", PREVIEW="skipped"), "true", False),
+    (dict(CHECKS="success", OFFLINE_DIFF="success", BACKEND="success", PREVIEW="failure"), "true", False),
+    (dict(CHECKS="success", OFFLINE_DIFF="cancelled", BACKEND="success", PREVIEW="success"), "true", False),
+    (dict(CHECKS="success", OFFLINE_DIFF="success", BACKEND="failure", PREVIEW="skipped"), "", False),
+])
+def test_the_aggregate_job_fails_when_a_needed_job_did_not_pass(results, configured, passes):
+    step = required_job()["steps"][0]
+    assert set(step["env"]) == {*results, "CONFIGURED"}
+    done = subprocess.run(["bash", "-eo", "pipefail", "-c", step["run"]], capture_output=True, text=True,
+                          env={"PATH": os.environ["PATH"], **results, "CONFIGURED": configured})
+    assert (done.returncode == 0) is passes, done.stdout + done.stderr
+
+
+def test_every_cluster_stack_is_previewed_deployed_and_has_a_policy_config():
+    from tools.environment import environment_of
+    from tools.harness import known_stacks
+    matrix = load("preview.yml")["jobs"]["preview"]["strategy"]["matrix"]["stack"]
+    deployed = [job["with"]["stack"] for job in load("deploy.yml")["jobs"].values() if "uses" in job]
+    for stack in known_stacks():
+        assert (ROOT / "policy" / "config" / f"{environment_of(stack)}.json").exists(), \
+            f"stack {stack}: create policy/config/{environment_of(stack)}.json"
+        config = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+        if "renderYamlToDirectory" in (config.get("jenkins:kubernetes") or {}):
+            continue  # renders to files on a laptop; nothing to preview or deploy
+        assert stack in matrix, f"stack {stack}: add it to the preview matrix in preview.yml"
+        assert stack in deployed, f"stack {stack}: add a job for it to deploy.yml"
