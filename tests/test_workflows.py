@@ -165,6 +165,10 @@ def test_deploy_goes_dev_staging_prod_one_update_per_stack_at_a_time():
 
 
 def test_the_pulumi_cli_matches_the_pinned_sdk():
+    # The CLI and the Python SDK take their version from one script (pulumi/pulumi v3.259.0
+    # Makefile:3 and sdk/python/Makefile:3-4, scripts/pulumi-version.sh), so an SDK release has a CLI
+    # of the same number; pulumi/actions v7.0.0 resolves `pulumi-version` against the released
+    # versions and fails the step when none matches (src/libs/libs/get-version.ts:153-169).
     pins = dict(line.split("==", 1) for line in (ROOT / "requirements.txt").read_text().splitlines()
                 if "==" in line and not line.startswith("#"))
     for name in ("preview.yml", "deploy-stack.yml"):
