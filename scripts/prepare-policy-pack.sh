@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../policy"
 
 python=${PYTHON:-python3}
 if [ ! -x venv/bin/python ]; then
-  # What the CLI's own install does (sdk/python/toolchain/pip.go:444-524 InstallDependencies):
+  # What the CLI's own install does (sdk/python/toolchain/pip.go:444-559 InstallDependencies):
   # `python -m venv`, then `pip install -r requirements.txt` from the pack directory.
   "$python" -m venv venv
 fi

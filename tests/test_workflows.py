@@ -166,7 +166,7 @@ def test_deploy_goes_dev_staging_prod_one_update_per_stack_at_a_time():
 
 def test_the_pulumi_cli_matches_the_pinned_sdk():
     # The CLI and the Python SDK take their version from one script (pulumi/pulumi v3.259.0
-    # Makefile:3 and sdk/python/Makefile:3-4, scripts/pulumi-version.sh), so an SDK release has a CLI
+    # Makefile:22 and sdk/python/Makefile:3-4, scripts/pulumi-version.sh), so an SDK release has a CLI
     # of the same number; pulumi/actions v7.0.0 resolves `pulumi-version` against the released
     # versions and fails the step when none matches (src/libs/libs/get-version.ts:153-169).
     pins = dict(line.split("==", 1) for line in (ROOT / "requirements.txt").read_text().splitlines()
@@ -279,3 +279,27 @@ def test_every_cluster_stack_is_previewed_deployed_and_has_a_policy_config():
             continue  # renders to files on a laptop; nothing to preview or deploy
         assert stack in matrix, f"stack {stack}: add it to the preview matrix in preview.yml"
         assert stack in deployed, f"stack {stack}: add a job for it to deploy.yml"
+
+
+@pytest.mark.parametrize("script, before", [
+    ("scripts/up.sh", "pulumi stack select"),
+    ("scripts/test.sh", "-m pytest"),
+    (".github/scripts/prepare-stack.sh", 'echo "skip=false"'),
+])
+def test_every_entry_point_makes_the_policy_pack_virtualenv_first(script, before):
+    lines = (ROOT / script).read_text().splitlines()
+    prepare = [i for i, line in enumerate(lines) if line.strip().endswith("./scripts/prepare-policy-pack.sh")
+               and not line.lstrip().startswith("#")]
+    target = [i for i, line in enumerate(lines) if before in line and not line.lstrip().startswith("#")]
+    assert prepare and target and prepare[0] < target[0], f"{script} runs scripts/prepare-policy-pack.sh first"
+
+
+@pytest.mark.parametrize("name", ["preview.yml", "deploy-stack.yml"])
+def test_every_pulumi_step_follows_the_prepare_step(name):
+    for job in load(name)["jobs"].values():
+        ids = [s.get("id") for s in job.get("steps", [])]
+        for index, step in enumerate(job.get("steps", [])):
+            if str(step.get("uses", "")).startswith("pulumi/actions@"):
+                assert "prepare" in ids[:index]
+                prepare = job["steps"][ids.index("prepare")]
+                assert prepare["run"] == "./.github/scripts/prepare-stack.sh"
