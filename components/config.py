@@ -103,14 +103,20 @@ def _location(loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif isinstance(previous, int) and part in POOL_TYPE_NAMES:
-            pass  # the discriminator tag pydantic inserts; the user never wrote it
-        elif part.startswith("function-after") or part.startswith("function-wrap"):
-            pass
+        elif _is_pool_tag(previous, part) or _is_wrapper(part):
+            pass  # the discriminator tag and validator wrappers pydantic inserts; the user never wrote them
         else:
             out += ("." if out else "") + part
         previous = part
     return out
+
+
+def _is_pool_tag(previous: Any, part: Any) -> bool:
+    return isinstance(previous, int) and part in POOL_TYPE_NAMES
+
+
+def _is_wrapper(part: Any) -> bool:
+    return isinstance(part, str) and part.startswith(("function-after", "function-wrap", "function-before"))
 
 
 def _model_in(annotation: Any) -> Optional[type]:
@@ -121,52 +127,129 @@ def _model_in(annotation: Any) -> Optional[type]:
     return models.pop() if len(models) == 1 else None
 
 
-def _allowed_keys(loc: tuple) -> list[str]:
-    cls: Optional[type] = StackConfig
-    for part in loc[:-1]:
-        if cls is None:
-            return []
-        if isinstance(part, int):
-            continue
-        if part in POOL_TYPES:
-            cls = POOL_TYPES[part][0]
-            continue
-        fields = {field.alias or name: field for name, field in cls.model_fields.items()}
-        cls = _model_in(fields[part].annotation) if part in fields else None
-    if cls is None:
-        return []
+def _keys_of(cls: type) -> list[str]:
     return sorted(field.alias or name for name, field in cls.model_fields.items())
 
 
+def _model_at(loc: tuple) -> Optional[type]:
+    """The model whose keys are allowed at `loc`, following field names (not pool type names,
+    which pydantic inserts only after a list index)."""
+    cls: Optional[type] = StackConfig
+    previous: Any = None
+    for part in loc:
+        if isinstance(part, int) or _is_wrapper(part):
+            pass
+        elif _is_pool_tag(previous, part):
+            cls = POOL_TYPES[part][0]
+        elif cls is None:
+            return None
+        else:
+            fields = {field.alias or name: field for name, field in cls.model_fields.items()}
+            cls = _model_in(fields[part].annotation) if part in fields else None
+        previous = part
+    return cls
+
+
+_POOL_TYPE_LIST = ", ".join(POOL_TYPES)
+# pydantic error types -> what the user wrote wrong, in the config's own words.
+_PLAIN = {
+    "missing": "required key is missing",
+    "tuple_type": "must be a list", "list_type": "must be a list",
+    "model_type": "must be a mapping of keys to values", "dict_type": "must be a mapping of keys to values",
+    "model_attributes_type": "must be a mapping of keys to values",
+    "string_type": "must be a string (quote it in YAML)",
+    "int_type": "must be a whole number", "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_type": "must be true or false", "bool_parsing": "must be true or false",
+}
+
+
 def _describe(error: dict) -> str:
-    kind = error["type"]
+    kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(tuple(error["loc"]))
-        return f"unknown key (allowed: {', '.join(allowed)})" if allowed else "unknown key"
-    if kind == "missing":
-        return "required key is missing"
+        model = _model_at(tuple(error["loc"])[:-1])
+        return f"unknown key (allowed: {', '.join(_keys_of(model))})" if model else "unknown key"
+    if kind in _PLAIN:
+        return _PLAIN[kind]
+    if kind == "union_tag_not_found":
+        return f"required key is missing (one of: {_POOL_TYPE_LIST})"
+    if kind == "union_tag_invalid":
+        return f"'{ctx.get('tag')}' is not a pool type (one of: {_POOL_TYPE_LIST})"
+    if kind == "string_pattern_mismatch":
+        return f"'{error['input']}' is not allowed (must match {ctx['pattern']})"
+    if kind in ("too_short", "too_long"):
+        bound = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        return f"needs {'at least' if kind == 'too_short' else 'at most'} {bound} item{'s' * (bound != 1)}"
+    if kind in ("string_too_short", "string_too_long"):
+        bound = ctx.get("min_length") if kind == "string_too_short" else ctx.get("max_length")
+        return f"must be {'at least' if kind == 'string_too_short' else 'at most'} {bound} characters long"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        words = {"greater_than_equal": ("at least", "ge"), "less_than_equal": ("at most", "le"),
+                 "greater_than": ("more than", "gt"), "less_than": ("less than", "lt")}[kind]
+        return f"must be {words[0]} {ctx.get(words[1])}"
     message = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
-    if kind == "string_pattern_mismatch":
-        return f"'{error['input']}' is not allowed (must match {error['ctx']['pattern']})"
-    return message
+    return message.replace("Input should be", "must be")
+
+
+def _where(error: dict) -> str:
+    where = _location(tuple(error["loc"]))
+    if error["type"] in ("union_tag_not_found", "union_tag_invalid"):
+        where += ".type"  # the discriminator is the key the user must fix
+    return where
 
 
 def format_errors(error: ValidationError) -> str:
+    items = error.errors()
+    locations = [tuple(item["loc"]) for item in items]
     parts = []
-    for item in error.errors():
-        where = _location(tuple(item["loc"]))
+    for item, loc in zip(items, locations):
+        # An error on a list or mapping whose own items failed is a consequence, not a second fault.
+        if any(other[:len(loc)] == loc and len(other) > len(loc) for other in locations):
+            continue
+        where = _where(item)
         parts.append(f"{NAMESPACE}:{where}: {_describe(item)}" if where else f"{NAMESPACE}: {_describe(item)}")
     return "; ".join(parts).replace("\n", " ")
 
 
 POOL_TYPE_NAMES = set(POOL_TYPES)
-_ALLOWED_KEYS = sorted(field.alias or name for name, field in StackConfig.model_fields.items())
+_ALLOWED_KEYS = _keys_of(StackConfig)
+
+# Under `pulumi up` the language host hands the program every stack config key in PULUMI_CONFIG
+# (pulumi/pulumi 1b594989, sdk/python/cmd/pulumi-language-python/main.go:1669-1674), so the
+# program sees all namespaces. Accepted besides its own: the engine's (`pulumi:`, read in
+# pkg/resource/deploy/default_providers.go:271) and those of the providers it uses as default
+# providers, which get their package's namespace as inputs (default_providers.go:143). The
+# Kubernetes provider is an explicit one built from jenkins:kubernetes.*, so `kubernetes:*` keys
+# reach nothing and are refused.
+OTHER_NAMESPACES = frozenset({"pulumi", "random", "tls"})
+PROVIDER_KEYS = {f"kubernetes:{key}": f"{NAMESPACE}:kubernetes.{key}"
+                 for key in _keys_of(KubernetesProviderConfig)}
+
+
+def _foreign_key_error(full_key: str) -> Optional[str]:
+    namespace, _, key = full_key.partition(":")
+    key = key.removeprefix("config:")
+    if namespace in (NAMESPACE, *OTHER_NAMESPACES):
+        return None
+    if namespace == "kubernetes":
+        if f"kubernetes:{key}" in PROVIDER_KEYS:
+            return (f"kubernetes:{key}: not read by this program's Kubernetes provider; "
+                    f"set {PROVIDER_KEYS['kubernetes:' + key]} instead")
+        return (f"kubernetes:{key}: not supported (the program's Kubernetes provider is configured only by "
+                f"{' and '.join(PROVIDER_KEYS.values())})")
+    hint = f"; did you mean {NAMESPACE}:{key}?" if key.split(".")[0] in _ALLOWED_KEYS else ""
+    others = ", ".join(f"{name}:*" for name in sorted(OTHER_NAMESPACES))
+    return f"{full_key}: unknown config namespace '{namespace}' (this program reads {NAMESPACE}:*; also {others}){hint}"
 
 
 def _raw_namespace(all_config: dict[str, Any]) -> dict[str, Any]:
-    """Collect `jenkins:*` keys; object values arrive as JSON text, scalars as strings."""
+    """Collect `jenkins:*` keys, refusing keys no part of the program would read;
+    object values arrive as JSON text, scalars as strings."""
+    foreign = [message for key in sorted(all_config) if (message := _foreign_key_error(key))]
+    if foreign:
+        raise ConfigError("; ".join(foreign))
     raw: dict[str, Any] = {}
     for full_key, value in all_config.items():
         namespace, _, key = full_key.partition(":")
