@@ -26,6 +26,7 @@ class StackReport:
     problems: list[str] = field(default_factory=list)
     advisories: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    checked: bool = False  # rendered and its manifests checked
 
     @property
     def ok(self) -> bool:
@@ -125,6 +126,7 @@ def check_stack(stack: str, policy_config: Path | None = None, pack: BackgroundP
     if not synthesis.ok:
         report.problems.append(f"config: {synthesis.error}")
         return report
+    report.checked = True
     report.resources = len(synthesis.records)
     report.manifests = len(synthesis.kubernetes_objects())
     report.warnings = list(synthesis.warnings)
@@ -136,6 +138,16 @@ def check_stack(stack: str, policy_config: Path | None = None, pack: BackgroundP
         line = f"[{violation.policy_name}] {violation.message}"
         (report.problems if violation.enforcement_level == "mandatory" else report.advisories).append(line)
     return report
+
+
+def summary_line(report: StackReport, policy: bool = True) -> str:
+    count = len(report.problems)
+    verdict = "ok" if report.ok else f"FAILED ({count} problem{'s' * (count != 1)})"
+    if not report.checked:
+        return f"{report.stack}: nothing checked: {verdict}"
+    return (f"{report.stack}: {report.resources} resources, {report.manifests} manifests checked on "
+            f"Kubernetes {' and '.join(v.rsplit('.', 1)[0] for v in KUBERNETES_VERSIONS)}"
+            f"{', policy pack applied' if policy else ''}: {verdict}")
 
 
 def _is_manifest_mode(argv: list[str]) -> bool:
@@ -178,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             pack.close()
 
     if args.format == "json":
-        print(json.dumps([{"stack": r.stack, "ok": r.ok, "resources": r.resources, "manifests": r.manifests,
-                           "problems": r.problems, "advisories": r.advisories, "warnings": r.warnings}
+        print(json.dumps([{"stack": r.stack, "ok": r.ok, "checked": r.checked, "resources": r.resources,
+                           "manifests": r.manifests, "problems": r.problems, "advisories": r.advisories, "warnings": r.warnings}
                           for r in reports], indent=2))
     else:
         for report in reports:
@@ -190,10 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             for line in report.warnings:
                 print(f"{report.stack}: warning {line}")
         for report in reports:
-            verdict = "ok" if report.ok else f"FAILED ({len(report.problems)} problems)"
-            print(f"{report.stack}: {report.resources} resources, {report.manifests} manifests checked on "
-                  f"Kubernetes {' and '.join(v.rsplit('.', 1)[0] for v in KUBERNETES_VERSIONS)}"
-                  f"{'' if args.no_policy else ', policy pack applied'}: {verdict}")
+            print(summary_line(report, policy=not args.no_policy))
     return 0 if all(r.ok for r in reports) else 1
 
 

@@ -182,8 +182,27 @@ def read_stack_config(stack: str, project_dir: Path = ROOT) -> tuple[dict[str, s
     if not path.exists():
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in path.parent.glob("Pulumi.*.yaml"))
         raise FileNotFoundError(f"no stack '{stack}': {path} does not exist (stacks: {', '.join(known)})")
-    document = yaml.safe_load(path.read_text()) or {}
-    return config_as_cli_passes_it(document.get("config") or {})
+    return config_as_cli_passes_it(stack_file_config(path))
+
+
+class StackFileError(ValueError):
+    """A stack file that is not YAML, or not shaped like one: `file:line:column: problem`."""
+
+
+def stack_file_config(path: Path) -> dict[str, Any]:
+    """The `config:` mapping of a stack file; a YAML syntax error is one line with its position."""
+    shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
+        raise StackFileError(f"{where}: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise StackFileError(f"{shown}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise StackFileError(f"{shown}: must be a mapping with a `config:` mapping inside")
+    return document.get("config") or {}
 
 
 def config_as_cli_passes_it(config: dict[str, Any]) -> tuple[dict[str, str], list[str]]:

@@ -10,11 +10,9 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
-
 from components.jcasc import to_yaml, to_yaml_documents
 
-from .harness import Synthesis, config_as_cli_passes_it, redact, synthesize
+from .harness import StackFileError, Synthesis, config_as_cli_passes_it, redact, stack_file_config, synthesize
 
 
 def render_yaml(synthesis: Synthesis) -> str:
@@ -56,12 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.stack_file:
-            document = yaml.safe_load(args.stack_file.read_text()) or {}
-            config, secret_keys = config_as_cli_passes_it(document.get("config") or {})
+            config, secret_keys = config_as_cli_passes_it(stack_file_config(args.stack_file))
             synthesis = synthesize(args.stack, config=config, secret_keys=secret_keys)
         else:
             synthesis = synthesize(args.stack)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, StackFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not synthesis.ok:
