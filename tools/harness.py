@@ -7,8 +7,11 @@ provider's auto-name and default namespace when the program leaves them unset.
 """
 from __future__ import annotations
 
+import asyncio
+import atexit
 import copy
 import hashlib
+import threading
 import json
 import os
 import runpy
@@ -96,6 +99,7 @@ class Record:
     depends_on: list[str]
     provider: str
     raw_inputs: dict  # secret values still wrapped
+    aliases: list[dict] = field(default_factory=list)  # alias specs: {"type": ..., "name": ...} as the engine gets them
 
     @property
     def inputs(self) -> dict:
@@ -221,6 +225,35 @@ def config_as_cli_passes_it(config: dict[str, Any]) -> tuple[dict[str, str], lis
     return values, secret_keys
 
 
+_LOOPS: list[asyncio.AbstractEventLoop] = []
+_LOOPS_LOCK = threading.Lock()
+
+
+def _event_loop_for_this_thread() -> asyncio.AbstractEventLoop:
+    """This thread's event loop, made here if it has none. The SDK makes one per RPC worker thread and
+    never closes it; collected only at interpreter shutdown, after its self-pipe socket, such a loop
+    prints "Exception ignored in BaseEventLoop.__del__ ... Invalid file descriptor: -1"."""
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        if not loop.is_closed():
+            return loop
+    except RuntimeError:
+        pass
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    with _LOOPS_LOCK:
+        if not _LOOPS:
+            atexit.register(_close_loops)
+        _LOOPS.append(loop)
+    return loop
+
+
+def _close_loops() -> None:
+    for loop in _LOOPS:
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
+
+
 def _fake(seed: str, length: int = 32) -> str:
     return "mock" + hashlib.sha256(seed.encode()).hexdigest()[: max(length - 4, 8)]
 
@@ -267,7 +300,7 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
     from pulumi.runtime import mocks, rpc, settings
     from pulumi.runtime.stack import run_in_stack
     from pulumi.runtime.proto import resource_pb2
-    from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+    from pulumi.runtime.sync_await import _sync_await
 
     if config is None:
         config, secret_keys = read_stack_config(stack, project_dir)
@@ -304,7 +337,7 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
             urn = self.make_urn(request.parent, request.type, request.name)
             if request.type == "pulumi:pulumi:Stack":
                 return resource_pb2.RegisterResourceResponse(urn=urn)
-            _ensure_event_loop()  # deserializing resource references needs one on this thread
+            _event_loop_for_this_thread()  # deserializing resource references needs one on this thread
             inputs = _kubernetes_defaults(request.name, rpc.deserialize_properties(request.object))
             resource_id, state = providers.new_resource(pulumi.runtime.MockResourceArgs(
                 typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
@@ -319,6 +352,8 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
                 custom=request.custom, protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete), depends_on=list(request.dependencies),
                 provider=request.provider, raw_inputs=inputs,
+                aliases=[{k: v for k, v in (("type", a.spec.type), ("name", a.spec.name), ("urn", a.urn)) if v}
+                         for a in request.aliases],
             ))
             obj = _sync_await(rpc.serialize_properties(state, {}))
             return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj)
@@ -343,6 +378,7 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
     added_path = str(project_dir) not in sys.path
     if added_path:
         sys.path.insert(0, str(project_dir))
+    _event_loop_for_this_thread()
     try:
         _sync_await(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
     except pulumi.RunError as exc:

@@ -72,16 +72,31 @@ class PoolContext:
     network_policies: bool = True
 
 
+# One type token for every pool type: a child's URN holds its parent's type, so with a token per
+# pool type, switching a pool's type under the same name gave every object a new URN, and the engine
+# creates a new URN's object before deleting the old one, which fails on the same Kubernetes name.
+# With one token, objects that keep kind, name and logical name keep their URN and are updated.
+POOL_TYPE_TOKEN = "jenkins:index:AgentPool"
+# The per-type tokens pools were registered with before: as aliases, a stack deployed with them
+# (whatever the type then) finds its objects again. The engine tries the URN first, then each alias
+# (pulumi/pulumi 1b594989, pkg/resource/deploy/step_generator.go:676-712), and children inherit the
+# alias their parent matched (step_generator.go:638-649).
+LEGACY_TYPE_TOKENS = tuple(f"jenkins:index:{name}" for name in (
+    "KubernetesPool", "ControllerExecutorsPool", "DockerCloudPool", "DockerCloudDindPool", "SwarmPool",
+    "SwarmDindPool"))
+
+
 class AgentPool(pulumi.ComponentResource):
-    """Base of every pool component: one type token per pool type, `needs` filled by the subclass."""
+    """Base of every pool component: one type token for all pool types, `needs` filled by the subclass."""
 
     needs: ControllerNeeds
     namespace: str
     agent_labels: tuple[str, ...]
 
-    def __init__(self, type_name: str, config: PoolConfig, context: PoolContext,
-                 opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__(f"jenkins:index:{type_name}", config.name, None, opts)
+    def __init__(self, config: PoolConfig, context: PoolContext, opts: Optional[pulumi.ResourceOptions] = None):
+        aliases = [pulumi.Alias(type_=token) for token in LEGACY_TYPE_TOKENS]
+        super().__init__(POOL_TYPE_TOKEN, config.name, None,
+                         pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases)))
         self.config = config
         self.context = context
 

@@ -65,7 +65,7 @@ class ControllerExecutorsPool(AgentPool):
 
     def __init__(self, config: ControllerPoolConfig, context: PoolContext,
                  opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("ControllerExecutorsPool", config, context, opts)
+        super().__init__(config, context, opts)
         self.namespace = context.endpoints.namespace
         self.agent_labels = tuple(config.labels)
         self.needs = controller_needs(config)

@@ -180,7 +180,7 @@ class DockerCloudPool(AgentPool):
 
     def __init__(self, config: DockerCloudPoolConfig, context: PoolContext,
                  opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("DockerCloudPool", config, context, opts)
+        super().__init__(config, context, opts)
         self.namespace = context.endpoints.namespace
         self.agent_labels = tuple(label for t in config.templates for label in t.labels)
         self.needs = controller_needs(config, context.endpoints.internal_url)

@@ -129,7 +129,7 @@ class DockerCloudDindPool(AgentPool):
 
     def __init__(self, config: DockerCloudDindPoolConfig, context: PoolContext,
                  opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("DockerCloudDindPool", config, context, opts)
+        super().__init__(config, context, opts)
         endpoints = context.endpoints
         daemon = config.daemon
         namespace = self.create_namespace("privileged")

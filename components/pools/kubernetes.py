@@ -127,7 +127,7 @@ class KubernetesPool(AgentPool):
 
     def __init__(self, config: KubernetesPoolConfig, context: PoolContext,
                  opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("KubernetesPool", config, context, opts)
+        super().__init__(config, context, opts)
         endpoints = context.endpoints
         namespace = self.create_namespace("restricted")
         role = k8s.rbac.v1.Role(

@@ -304,7 +304,7 @@ class SwarmPool(AgentPool):
 
     def __init__(self, config: SwarmPoolConfig, context: PoolContext,
                  opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("SwarmPool", config, context, opts)
+        super().__init__(config, context, opts)
         namespace = self.create_namespace("restricted")
         login = register_login(self, namespace)
         register_workload(self, namespace, spec=pod_spec(config, url=context.endpoints.internal_url),

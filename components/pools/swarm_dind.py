@@ -111,7 +111,7 @@ class SwarmDindPool(AgentPool):
 
     def __init__(self, config: SwarmDindPoolConfig, context: PoolContext,
                  opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("SwarmDindPool", config, context, opts)
+        super().__init__(config, context, opts)
         namespace = self.create_namespace("privileged")
         login = swarm.register_login(self, namespace)
 
