@@ -3,13 +3,23 @@
 Renders each stack (all of stacks/Pulumi.*.yaml on either side, or the ones named) twice:
 at BASE_REF, checked out in a temporary `git worktree` and rendered by that commit's own
 `python -m tools.synth STACK --format json`, and at the working tree the same way. Prints a
-per-resource diff keyed by URN: added, removed, changed (dotted paths, old -> new; multi-line
-strings such as the JCasC document as a unified diff of their lines), option changes
+per-resource diff keyed by URN (aliases resolved as the engine does): added, removed, changed
+(updated or replaced), with dotted paths, old -> new (multi-line strings such as the JCasC
+document as a unified diff of their lines), option changes
 (protect, retainOnDelete, dependsOn, provider) and stack outputs. Secret values never appear:
 tools.synth redacts them before they reach this module.
 
+`BASE..HEAD` compares two commits instead, both rendered in throwaway worktrees.
+
+Each changed resource is an update or a replacement, by the Kubernetes provider's own rules
+(REPLACE_ON_CHANGE below). Hazards are listed first and on stderr: BLOCKED (a protected resource
+must be replaced or deleted: `pulumi up` fails), CLASH (an object created under a new URN while
+its old URN still holds the same Kubernetes object: `pulumi up` fails with AlreadyExists) and
+DATA LOSS (a claim or namespace replaced or deleted).
+
 Exit status: 0 whether or not anything differs (1 with --exit-code when something does);
-2 when the command cannot run (bad ref, unknown stack, the working tree fails to render).
+3 when `pulumi up` would fail (BLOCKED or CLASH); 2 when the command cannot run (bad ref,
+unknown stack, the head side fails to render).
 """
 from __future__ import annotations
 
@@ -34,6 +44,68 @@ ABSENT = object()  # a path that exists on one side only
 OPTION_FIELDS = ("protect", "retainOnDelete", "dependsOn", "provider")
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 RENDER_TIMEOUT = 300
+
+
+# What pulumi-kubernetes replaces instead of patching: for each (apiVersion, kind), the paths
+# whose change forces a replacement (a change at or below the path). From pulumi/pulumi-kubernetes
+# 94977969d64112b04e19945818a7d5d5f38f631d (this project pins provider 4.34.2),
+# provider/pkg/provider/diff.go:23-38 (metadata.name/namespace for every kind; the Secret and
+# ConfigMap rules), :45-83 (groups), :85-162 (core/v1), :164-205 (apps, batch, rbac, policy),
+# :207-251 (metadata, container and label-selector paths); provider.go:1558-1619 turns a change
+# on one of them into a replacement.
+PROVIDER_REVISION = ("pulumi/pulumi-kubernetes", "94977969d64112b04e19945818a7d5d5f38f631d")
+_IDENTITY = ("metadata.name", "metadata.namespace")
+_SELECTOR = ("spec.selector",)  # with matchLabels/matchExpressions below it (diff.go:243-251)
+_CONTAINER = tuple(f"{prefix}.{field}" for prefix in ("spec.containers", "spec.initContainers") for field in (
+    "args", "command", "env", "image", "imagePullPolicy", "lifecycle", "livenessProbe", "ports", "readinessProbe",
+    "resources", "securityContext", "stdin", "stdinOnce", "terminationMessagePath", "terminationMessagePolicy",
+    "tty", "volumeDevices", "volumeMounts", "workingDir"))
+_STATEFUL_SET = ("spec.podManagementPolicy", "spec.revisionHistoryLimit", "spec.selector", "spec.serviceName",
+                 "spec.volumeClaimTemplates")
+_JOB = ("spec.completions", "spec.parallelism", "spec.selector", "spec.template")
+_PERSISTENT_VOLUME_SOURCES = tuple(f"spec.{source}" for source in (
+    "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "csi", "fc", "flexVolume", "flocker",
+    "gcePersistentDisk", "glusterfs", "hostPath", "iscsi", "local", "nfs", "photonPersistentDisk",
+    "portworxVolume", "quobyte", "rbd", "scaleIO", "storageos", "vsphereVolume"))
+REPLACE_ON_CHANGE: dict[tuple[str, str], tuple[str, ...]] = {
+    ("v1", "PersistentVolumeClaim"): ("spec.accessModes", "spec.selector", "spec.storageClassName",
+                                      "spec.volumeName"),
+    ("v1", "PersistentVolume"): _PERSISTENT_VOLUME_SOURCES,
+    ("v1", "Pod"): ("spec.affinity", "spec.automountServiceAccountToken", "spec.dnsConfig", "spec.dnsPolicy",
+                    "spec.enableServiceLinks", "spec.hostAliases", "spec.hostIPC", "spec.hostNetwork", "spec.hostPID",
+                    "spec.hostname", "spec.imagePullSecrets", "spec.nodeName", "spec.nodeSelector", "spec.overhead",
+                    "spec.preemptionPolicy", "spec.priority", "spec.priorityClassName", "spec.readinessGates",
+                    "spec.restartPolicy", "spec.runtimeClassName", "spec.schedulerName", "spec.securityContext",
+                    "spec.serviceAccount", "spec.serviceAccountName", "spec.shareProcessNamespace",
+                    "spec.subdomain", "spec.terminationGracePeriodSeconds", "spec.volumes", *_CONTAINER),
+    ("v1", "ResourceQuota"): ("spec.scopes",),
+    ("v1", "Service"): ("spec.clusterIP",),
+    # Secrets and ConfigMaps are replaced on any data change unless the provider is configured with
+    # enableSecretMutable / enableConfigMapMutable, which default to false (provider.go:696-726) and
+    # which this program does not set.
+    ("v1", "Secret"): ("type", "stringData", "data"),
+    ("v1", "ConfigMap"): ("binaryData", "data"),
+    **{(f"apps/{version}", "StatefulSet"): _STATEFUL_SET for version in ("v1", "v1beta1", "v1beta2")},
+    **{(f"apps/{version}", kind): _SELECTOR for version in ("v1", "v1beta2") for kind in ("Deployment", "DaemonSet")},
+    **{(f"batch/{version}", "Job"): _JOB for version in ("v1", "v1beta1", "v2alpha1")},
+    ("policy/v1beta1", "PodDisruptionBudget"): ("spec",),
+    **{(f"rbac.authorization.k8s.io/{version}", kind): ("roleRef",)
+       for version in ("v1", "v1beta1", "v1alpha1") for kind in ("RoleBinding", "ClusterRoleBinding")},
+    ("storage.k8s.io/v1", "StorageClass"): ("parameters", "provisioner"),
+}
+# Kinds whose replacement or deletion loses data: a claim's volume, and a namespace (deleting it
+# deletes every object in it, JENKINS_HOME's claim among them).
+HOLDS_DATA = frozenset({"PersistentVolumeClaim", "PersistentVolume", "Namespace"})
+# Engine facts (pulumi/pulumi 1b5949891b3cefcb9974752b24a5ecef0acc86c8, this project pins 3.272.0):
+# - replacing a resource protected before and after is an error (step_generator.go:1952-1966);
+# - deleting a protected resource is an error (step.go:644-649); a retainOnDelete one is left in
+#   the cluster (step.go:661);
+# - resources the program no longer registers are deleted after every create and update
+#   (deployment_executor.go:486, GenerateDeletes), so an object created under a new URN with the
+#   Kubernetes identity of one deleted under its old URN fails with AlreadyExists
+#   (pulumi-kubernetes await/await.go:276-287);
+# - a replacement of a named object keeping its name and namespace is delete-before-replace
+#   (pulumi-kubernetes provider.go:1645-1658); otherwise the new object is created first.
 
 
 class DiffError(Exception):
@@ -133,9 +205,15 @@ class Change:
     old: Any = None
     new: Any = None
     text_diff: Optional[list[str]] = None  # unified diff lines for multi-line strings
+    reordered: bool = False  # same named items (old/new: their names), new order
+    replaces: bool = False  # the provider replaces the object for this change
 
     def as_json(self) -> dict:
         out = {"path": self.path}
+        if self.reordered:
+            out["reordered"] = True
+        if self.replaces:
+            out["replaces"] = True
         out["old"] = None if self.old is ABSENT else self.old
         out["new"] = None if self.new is ABSENT else self.new
         if self.old is ABSENT:
@@ -154,13 +232,19 @@ class StackDiff:
     error: Optional[str] = None
     added: list[dict] = field(default_factory=list)
     removed: list[dict] = field(default_factory=list)
-    changed: list[dict] = field(default_factory=list)  # {urn, type, name, changes: [Change]}
+    # {urn, type, name, action: update|replace, changes: [Change], ...}; see _classify
+    changed: list[dict] = field(default_factory=list)
     outputs: list[Change] = field(default_factory=list)
+    hazards: list[dict] = field(default_factory=list)  # {kind: blocked|data-loss|clash, resource, message}
     resources: int = 0  # on the working-tree side
 
     @property
     def differs(self) -> bool:
         return self.status != "unchanged"
+
+    @property
+    def replaced(self) -> list[dict]:
+        return [c for c in self.changed if c["action"] == "replace"]
 
     def as_json(self) -> dict:
         return {
@@ -168,6 +252,7 @@ class StackDiff:
             "added": self.added, "removed": self.removed,
             "changed": [dict(c, changes=[x.as_json() for x in c["changes"]]) for c in self.changed],
             "outputs": [c.as_json() for c in self.outputs],
+            "hazards": self.hazards,
         }
 
 
@@ -205,7 +290,7 @@ def compare(old: Any, new: Any, path: str = "") -> list[Change]:
                 out += compare(old_named.get(name, ABSENT), new_named.get(name, ABSENT),
                                f"{path}[name={name}]")
             if not out:  # same items, new order
-                out.append(Change(path, list(old_named), list(new_named)))
+                out.append(Change(path, list(old_named), list(new_named), reordered=True))
             return out
         return _compare_lists(old, new, path)
     if _text(old) and _text(new) and any(isinstance(v, str) and "\n" in v for v in (old, new)):
@@ -252,6 +337,156 @@ def _summary(resource: dict) -> dict:
     return out
 
 
+def kubernetes_identity(resource: dict) -> Optional[tuple]:
+    """(API group, kind, namespace, name): one object in the cluster, whatever its API version."""
+    inputs = resource.get("inputs") or {}
+    metadata = inputs.get("metadata") or {}
+    if "kind" not in inputs or not metadata.get("name"):
+        return None
+    group = inputs.get("apiVersion", "").rpartition("/")[0]
+    return (group, inputs["kind"], metadata.get("namespace") or "", metadata["name"])
+
+
+_PATH_PART = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_-]*)|\[("(?:[^"\\]|\\.)*")\]|\[name=[^\]]*\]|\[\d+\]')
+
+
+def path_keys(path: str) -> tuple[str, ...]:
+    """'spec.template.spec.containers[name=a].image' -> ('spec', 'template', 'spec', 'containers', 'image'):
+    mapping keys only; list positions match any item, as the provider's [*] does."""
+    keys = []
+    for match in _PATH_PART.finditer(path):
+        if match.group(1):
+            keys.append(match.group(1))
+        elif match.group(2):
+            keys.append(json.loads(match.group(2)))
+    return tuple(keys)
+
+
+def _holds(value: Any, keys: tuple[str, ...]) -> bool:
+    if not keys:
+        return value is not ABSENT
+    if isinstance(value, list):
+        return any(_holds(item, keys) for item in value)
+    return isinstance(value, dict) and keys[0] in value and _holds(value[keys[0]], keys[1:])
+
+
+def replacing(resource: dict, change: Change) -> bool:
+    """Whether the provider replaces `resource` for this change (REPLACE_ON_CHANGE)."""
+    inputs = resource.get("inputs") or {}
+    paths = _IDENTITY + REPLACE_ON_CHANGE.get((inputs.get("apiVersion"), inputs.get("kind")), ())
+    keys = path_keys(change.path)
+    for path in paths:
+        wanted = tuple(path.split("."))
+        if keys[:len(wanted)] == wanted:
+            return True
+        rest = wanted[len(keys):]
+        if wanted[:len(keys)] == keys and (_holds(change.old, rest) or _holds(change.new, rest)):
+            return True  # a whole subtree added or removed with a replacing path inside
+    return False
+
+
+def _qualified_type(urn: str) -> str:
+    return urn.split("::")[2]
+
+
+def _make_urn(like: str, parent: str, type_: str, name: str) -> str:
+    head = like.split("::")[:2]  # urn:pulumi:<stack>, <project>
+    parent_type = _qualified_type(parent) if parent else ""
+    if parent_type and parent_type != "pulumi:pulumi:Stack":
+        type_ = f"{parent_type}${type_}"
+    return "::".join([*head, type_, name])
+
+
+def match_aliases(old: dict[str, dict], new: dict[str, dict]) -> dict[str, str]:
+    """New URN -> the old URN it takes over, as the engine resolves aliases: the URN itself first,
+    then the resource's own aliases, then those inherited from an aliased parent (pulumi/pulumi
+    1b594989, pkg/resource/deploy/step_generator.go:545-653 and :676-712)."""
+    matched: dict[str, str] = {}
+    via_alias: dict[str, str] = {}  # new URN -> old URN, for resources matched through an alias
+    for urn in sorted(new, key=lambda u: _qualified_type(u).count("$")):  # parents before children
+        resource = new[urn]
+        parent, type_, name = resource.get("parent") or "", resource["type"], resource["name"]
+        candidates = [urn]
+        own = [_make_urn(urn, parent, spec.get("type") or type_, spec.get("name") or name)
+               if "urn" not in spec else spec["urn"] for spec in resource.get("aliases") or []]
+        candidates += own
+        if parent in via_alias:
+            parent_alias = via_alias[parent]
+            parent_name = parent.rsplit("::", 1)[-1]
+            for alias_urn in [urn, *own]:
+                child_name = alias_urn.rsplit("::", 1)[-1]
+                if child_name.startswith(parent_name):
+                    child_name = parent_alias.rsplit("::", 1)[-1] + child_name[len(parent_name):]
+                child_type = _qualified_type(alias_urn).rsplit("$", 1)[-1]
+                candidates.append("::".join([*urn.split("::")[:2], f"{_qualified_type(parent_alias)}${child_type}",
+                                             child_name]))
+        for candidate in candidates:
+            if candidate in old and candidate not in matched.values():
+                matched[urn] = candidate
+                if candidate != urn:
+                    via_alias[urn] = candidate
+                break
+    return matched
+
+
+def _classify(old: dict, new: dict, changes: list[Change]) -> dict:
+    """What `pulumi up` does with a resource present at both sides, and what that costs."""
+    for change in changes:
+        change.replaces = path_keys(change.path)[:1] not in [(name,) for name in OPTION_FIELDS] \
+            and replacing(new, change)
+    because = [c.path for c in changes if c.replaces]
+    out = dict(_summary(new), action="replace" if because else "update", changes=changes)
+    if old["urn"] != new["urn"]:
+        out["aliasOf"] = old["urn"]
+    if because:
+        same_object = kubernetes_identity(old) == kubernetes_identity(new) is not None
+        out["replaceBecause"] = because
+        out["deleteBeforeReplace"] = same_object
+    return out
+
+
+def _hazards(base: dict[str, dict], head: dict[str, dict], removed: list[str], added: list[str],
+             changed: list[dict], matched: dict[str, str]) -> list[dict]:
+    out = []
+    for entry in changed:
+        if entry["action"] != "replace":
+            continue
+        old, new = base[matched[entry["urn"]]], head[entry["urn"]]
+        kind = (new.get("inputs") or {}).get("kind")
+        why = ", ".join(entry["replaceBecause"])
+        if old.get("protect") and new.get("protect"):
+            out.append({"kind": "blocked", "resource": _summary(new), "message":
+                        f"must be replaced ({why}) but is protected: `pulumi up` fails; "
+                        f"unprotect it first, or keep the old value"})
+        elif kind in HOLDS_DATA:
+            out.append({"kind": "data-loss", "resource": _summary(new), "message":
+                        f"is replaced ({why}): its data is deleted and it comes back empty"})
+    for urn in removed:
+        old = base[urn]
+        kind = (old.get("inputs") or {}).get("kind")
+        if old.get("protect"):
+            out.append({"kind": "blocked", "resource": _summary(old), "message":
+                        "is removed but protected: `pulumi up` fails to delete it; unprotect it first"})
+        elif kind in HOLDS_DATA and not old.get("retainOnDelete"):
+            out.append({"kind": "data-loss", "resource": _summary(old), "message":
+                        "is removed: its data is deleted"})
+    # Objects created (under a URN the base does not have, or replaced under a new name) before
+    # the objects deleted at the end of the update: the same Kubernetes object on both lists clashes.
+    created = {kubernetes_identity(head[urn]): head[urn] for urn in added}
+    deleted = {kubernetes_identity(base[urn]): base[urn] for urn in removed}
+    for entry in changed:
+        if entry["action"] == "replace" and not entry["deleteBeforeReplace"]:
+            created[kubernetes_identity(head[entry["urn"]])] = head[entry["urn"]]
+            deleted[kubernetes_identity(base[matched[entry["urn"]]])] = base[matched[entry["urn"]]]
+    for identity in sorted(set(created) & set(deleted) - {None}):
+        new, old = created[identity], deleted[identity]
+        out.append({"kind": "clash", "resource": _summary(new), "oldUrn": old["urn"], "message":
+                    f"is created under `{new['urn']}` while `{old['urn']}` still holds the same "
+                    f"Kubernetes object (deleted only at the end): `pulumi up` fails with AlreadyExists; "
+                    f"keep its logical name and parent, or add an alias to the old URN"})
+    return out
+
+
 def diff_stack(stack: str, base: Render, head: Render) -> StackDiff:
     result = StackDiff(stack)
     if head.missing and base.missing:
@@ -274,16 +509,19 @@ def diff_stack(stack: str, base: Render, head: Render) -> StackDiff:
 
     old = {r["urn"]: r for r in base.document["resources"]}
     new = {r["urn"]: r for r in head.document["resources"]}
-    result.removed = [_summary(old[urn]) for urn in old if urn not in new]
-    result.added = [dict(_summary(new[urn]), inputs=new[urn].get("inputs")) for urn in new if urn not in old]
-    for urn in new:
-        if urn not in old:
-            continue
+    matched = match_aliases(old, new)
+    removed = [urn for urn in old if urn not in matched.values()]
+    added = [urn for urn in new if urn not in matched]
+    result.removed = [_summary(old[urn]) for urn in removed]
+    result.added = [dict(_summary(new[urn]), inputs=new[urn].get("inputs")) for urn in added]
+    for urn, old_urn in matched.items():
         changes = [c for name in OPTION_FIELDS
-                   for c in compare(_option(old[urn], name), _option(new[urn], name), name)]
-        changes += compare(old[urn].get("inputs") or {}, new[urn].get("inputs") or {}, "")
-        if changes:
-            result.changed.append(dict(_summary(new[urn]), changes=changes))
+                   for c in compare(_option(old[old_urn], name), _option(new[urn], name), name)]
+        changes += compare(old[old_urn].get("inputs") or {}, new[urn].get("inputs") or {}, "")
+        if changes or old_urn != urn:
+            result.changed.append(_classify(old[old_urn], new[urn], changes))
+    result.changed.sort(key=lambda c: c["urn"])
+    result.hazards = _hazards(old, new, removed, added, result.changed, matched)
     result.outputs = compare(base.document.get("outputs") or {}, head.document.get("outputs") or {}, "")
     if result.added or result.removed or result.changed or result.outputs:
         result.status = "changed"
@@ -305,17 +543,51 @@ def _value(value: Any) -> str:
     return json.dumps(value, sort_keys=False, ensure_ascii=False)
 
 
+REPLACES_MARK = "  (forces replacement)"
+
+
 def _change_lines(change: Change) -> list[str]:
+    mark = REPLACES_MARK if change.replaces else ""
     if change.text_diff is not None:
         if change.old is ABSENT or change.new is ABSENT:
             verb = "added" if change.old is ABSENT else "removed"
-            return [f"~ {change.path}: text {verb}"] + change.text_diff
-        return [f"~ {change.path}: text changed"] + change.text_diff
+            return [f"~ {change.path}: text {verb}{mark}"] + change.text_diff
+        return [f"~ {change.path}: text changed{mark}"] + change.text_diff
+    if change.reordered:
+        return [f"~ {change.path}: reordered {_value(change.old)} → {_value(change.new)}{mark}"]
     if change.old is ABSENT:
-        return [f"+ {change.path}: {_value(change.new)}"]
+        return [f"+ {change.path}: {_value(change.new)}{mark}"]
     if change.new is ABSENT:
-        return [f"- {change.path}: {_value(change.old)}"]
-    return [f"~ {change.path}: {_value(change.old)} → {_value(change.new)}"]
+        return [f"- {change.path}: {_value(change.old)}{mark}"]
+    return [f"~ {change.path}: {_value(change.old)} → {_value(change.new)}{mark}"]
+
+
+def _heading(resource: dict) -> str:
+    if resource["action"] == "update":
+        verb = "changed"
+    elif resource["deleteBeforeReplace"]:
+        verb = "replaced (deleted, then created again)"
+    else:
+        verb = "replaced (new object created, then the old one deleted)"
+    return f"#### {verb} {_title(resource)}"
+
+
+def _notes(resource: dict) -> list[str]:
+    notes = []
+    if "aliasOf" in resource:
+        notes.append(f"takes over `{resource['aliasOf']}` through an alias")
+    workload = resource.get("kubernetes", "").split("/")[0] in ("StatefulSet", "Deployment", "DaemonSet")
+    if resource["action"] == "update" and workload and any(
+            path_keys(c.path)[:2] == ("spec", "template") for c in resource["changes"]):
+        notes.append("its pod template changes: the pods restart")
+    return notes
+
+
+HAZARD_LABELS = {"blocked": "BLOCKED", "data-loss": "DATA LOSS", "clash": "CLASH"}
+
+
+def hazard_line(hazard: dict) -> str:
+    return f"{HAZARD_LABELS[hazard['kind']]}: {_title(hazard['resource'])} {hazard['message']}"
 
 
 def _fence(lines: list[str], info: str = "diff") -> list[str]:
@@ -330,8 +602,10 @@ def _title(resource: dict) -> str:
     return f"`{resource['type']}` {label}"
 
 
-def render_markdown(base_ref: str, commit: str, diffs: list[StackDiff]) -> str:
-    out = [f"## Offline manifest diff: `{base_ref}` ({commit[:12]}) → working tree", ""]
+def render_markdown(base_ref: str, commit: str, diffs: list[StackDiff],
+                    head: Optional[tuple[str, str]] = None) -> str:
+    target = f"`{head[0]}` ({head[1][:12]})" if head else "working tree"
+    out = [f"## Offline manifest diff: `{base_ref}` ({commit[:12]}) → {target}", ""]
     if not any(d.differs for d in diffs):
         out += [f"No differences in {', '.join(d.stack for d in diffs) or 'any stack'}.", ""]
     for d in diffs:
@@ -347,11 +621,16 @@ def render_markdown(base_ref: str, commit: str, diffs: list[StackDiff]) -> str:
                                                              f"  `{resource['urn']}`")]
         if d.status in ("added", "removed"):  # a whole stack: fold the long list away
             listing = ["<details><summary>resources</summary>", "", *listing, "", "</details>"]
+        if d.hazards:
+            out += [f"- **{hazard_line(h).replace(': ', ':** ', 1)}" for h in d.hazards] + [""]
         if listing:
             out += listing + [""]
         for resource in d.changed:
-            out += [f"#### changed {_title(resource)}", "", f"`{resource['urn']}`", ""]
-            out += _fence([line for c in resource["changes"] for line in _change_lines(c)]) + [""]
+            out += [_heading(resource), "", f"`{resource['urn']}`", ""]
+            out += [f"_{note}_" for note in _notes(resource)] + ([""] if _notes(resource) else [])
+            lines = [line for c in resource["changes"] for line in _change_lines(c)]
+            if lines:
+                out += _fence(lines) + [""]
         if d.outputs:
             out += ["#### stack outputs", ""]
             out += _fence([line for c in d.outputs for line in _change_lines(c)]) + [""]
@@ -370,14 +649,20 @@ def _headline(d: StackDiff) -> str:
     if d.status == "error":
         return "working tree failed to render"
     parts = [f"{len(d.added)} added", f"{len(d.removed)} removed", f"{len(d.changed)} changed"]
+    if d.replaced:
+        parts[-1] += f" ({len(d.replaced)} replaced)"
+    for kind, label in HAZARD_LABELS.items():
+        if count := sum(h["kind"] == kind for h in d.hazards):
+            parts.append(f"{count} {label}")
     if d.outputs:
         parts.append(f"{len(d.outputs)} output changes")
     return ", ".join(parts)
 
 
-def render_json(base_ref: str, commit: str, diffs: list[StackDiff]) -> str:
+def render_json(base_ref: str, commit: str, diffs: list[StackDiff], head: Optional[tuple[str, str]] = None) -> str:
     return json.dumps({
         "base": {"ref": base_ref, "commit": commit},
+        "head": {"ref": head[0], "commit": head[1]} if head else {"ref": None, "commit": None},
         "differences": any(d.differs for d in diffs),
         "stacks": [d.as_json() for d in diffs],
     }, indent=2, ensure_ascii=False)
@@ -385,38 +670,77 @@ def render_json(base_ref: str, commit: str, diffs: list[StackDiff]) -> str:
 
 # ---------------------------------------------------------------- command
 
-def run(base_ref: str, stacks: Optional[list[str]] = None, project_dir: Path = ROOT) -> tuple[str, list[StackDiff]]:
+def split_range(spec: str) -> tuple[str, Optional[str]]:
+    """'BASE..HEAD' -> (BASE, HEAD); 'BASE' -> (BASE, None): the working tree."""
+    base, dots, head = spec.partition("..")
+    if dots and (not base or not head or head.startswith(".")):
+        raise DiffError(f"'{spec}': write BASE..HEAD with both refs (or BASE alone for the working tree)")
+    return (base, head) if dots else (spec, None)
+
+
+def run(base_ref: str, stacks: Optional[list[str]] = None, project_dir: Path = ROOT,
+        head_ref: Optional[str] = None) -> tuple[str, list[StackDiff], Optional[str]]:
+    """Diff `base_ref` against `head_ref` (both rendered in throwaway worktrees) or the working tree."""
     commit = resolve(project_dir, base_ref)
+    head_commit = resolve(project_dir, head_ref) if head_ref else None
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         base_job = pool.submit(render_base, project_dir, commit, stacks)
-        head = render_all(project_dir, stacks or stacks_in(project_dir))
+        head = (render_base(project_dir, head_commit, stacks) if head_commit
+                else render_all(project_dir, stacks or stacks_in(project_dir)))
         base = base_job.result()
     names = sort_stacks(list(head) + list(base)) if not stacks else list(dict.fromkeys(stacks))
     missing = Render("", missing=True)
-    diffs = [diff_stack(n, base.get(n, missing), head.get(n, missing)) for n in names]
-    return commit, diffs
+    try:
+        diffs = [diff_stack(n, base.get(n, missing), head.get(n, missing)) for n in names]
+    except DiffError as exc:
+        looks_like_ref = [n for n in names if n not in base and n not in head and _is_commit(project_dir, n)]
+        if looks_like_ref and not head_ref:
+            raise DiffError(f"{exc}; to compare two commits write {base_ref}..{looks_like_ref[0]}") from None
+        raise
+    return commit, diffs, head_commit
+
+
+def _is_commit(repo: Path, ref: str) -> bool:
+    try:
+        resolve(repo, ref)
+        return True
+    except DiffError:
+        return False
+
+
+# `pulumi up` would stop on these; data loss may be intended, so it is reported but not fatal.
+FATAL_HAZARDS = ("blocked", "clash")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.diff", description=__doc__.splitlines()[0])
-    parser.add_argument("base_ref", metavar="BASE_REF", help="git ref to compare against (branch, tag, SHA)")
+    parser.add_argument("base_ref", metavar="BASE_REF",
+                        help="git ref to compare the working tree against, or BASE..HEAD for two commits")
     parser.add_argument("stacks", metavar="STACK", nargs="*", help="stacks to compare (default: all)")
     parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
     parser.add_argument("--exit-code", action="store_true", help="exit 1 when anything differs")
     args = parser.parse_args(argv)
     try:
-        commit, diffs = run(args.base_ref, args.stacks or None)
+        base_ref, head_ref = split_range(args.base_ref)
+        commit, diffs, head_commit = run(base_ref, args.stacks or None, head_ref=head_ref)
     except DiffError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    text = render_json(args.base_ref, commit, diffs) + "\n" if args.format == "json" else \
-        render_markdown(args.base_ref, commit, diffs)
+    head = (head_ref, head_commit) if head_ref else None
+    text = render_json(base_ref, commit, diffs, head) + "\n" if args.format == "json" else \
+        render_markdown(base_ref, commit, diffs, head)
     sys.stdout.write(text)
     if any(d.status == "error" for d in diffs):
         for d in diffs:
             if d.status == "error":
                 print(f"error: stack {d.stack} does not render: {d.error.splitlines()[-1]}", file=sys.stderr)
         return 2
+    for d in diffs:
+        for hazard in d.hazards:
+            print(f"{'error' if hazard['kind'] in FATAL_HAZARDS else 'warning'}: stack {d.stack}: "
+                  f"{hazard_line(hazard)}", file=sys.stderr)
+    if any(h["kind"] in FATAL_HAZARDS for d in diffs for h in d.hazards):
+        return 3
     return 1 if args.exit_code and any(d.differs for d in diffs) else 0
 
 

@@ -123,6 +123,7 @@ class Record:
             "custom": self.custom, "protect": self.protect, "retainOnDelete": self.retain_on_delete,
             "dependsOn": self.depends_on, "provider": self.provider,
             "inputs": redact(self.raw_inputs), "secretInputs": self.secret_inputs,
+            **({"aliases": self.aliases} if self.aliases else {}),
         }
 
 
