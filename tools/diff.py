@@ -236,6 +236,7 @@ class StackDiff:
     changed: list[dict] = field(default_factory=list)
     outputs: list[Change] = field(default_factory=list)
     hazards: list[dict] = field(default_factory=list)  # {kind: blocked|data-loss|clash, resource, message}
+    aliased: list[dict] = field(default_factory=list)  # same object under a new URN, nothing else changed
     resources: int = 0  # on the working-tree side
 
     @property
@@ -252,7 +253,7 @@ class StackDiff:
             "added": self.added, "removed": self.removed,
             "changed": [dict(c, changes=[x.as_json() for x in c["changes"]]) for c in self.changed],
             "outputs": [c.as_json() for c in self.outputs],
-            "hazards": self.hazards,
+            "hazards": self.hazards, "aliased": self.aliased,
         }
 
 
@@ -455,9 +456,10 @@ def _hazards(base: dict[str, dict], head: dict[str, dict], removed: list[str], a
         kind = (new.get("inputs") or {}).get("kind")
         why = ", ".join(entry["replaceBecause"])
         if old.get("protect") and new.get("protect"):
+            loses = " and replacing it would delete its data" if kind in HOLDS_DATA else ""
             out.append({"kind": "blocked", "resource": _summary(new), "message":
-                        f"must be replaced ({why}) but is protected: `pulumi up` fails; "
-                        f"unprotect it first, or keep the old value"})
+                        f"must be replaced ({why}) but is protected: `pulumi up` fails{loses}; "
+                        f"keep the old value"})
         elif kind in HOLDS_DATA:
             out.append({"kind": "data-loss", "resource": _summary(new), "message":
                         f"is replaced ({why}): its data is deleted and it comes back empty"})
@@ -514,24 +516,27 @@ def diff_stack(stack: str, base: Render, head: Render) -> StackDiff:
     added = [urn for urn in new if urn not in matched]
     result.removed = [_summary(old[urn]) for urn in removed]
     result.added = [dict(_summary(new[urn]), inputs=new[urn].get("inputs")) for urn in added]
+    renamed = {old_urn: urn for urn, old_urn in matched.items()}  # the engine rewrites references too
     for urn, old_urn in matched.items():
         changes = [c for name in OPTION_FIELDS
-                   for c in compare(_option(old[old_urn], name), _option(new[urn], name), name)]
+                   for c in compare(_option(old[old_urn], name, renamed), _option(new[urn], name), name)]
         changes += compare(old[old_urn].get("inputs") or {}, new[urn].get("inputs") or {}, "")
-        if changes or old_urn != urn:
+        if changes:
             result.changed.append(_classify(old[old_urn], new[urn], changes))
+        elif old_urn != urn:
+            result.aliased.append(dict(_summary(new[urn]), aliasOf=old_urn))
     result.changed.sort(key=lambda c: c["urn"])
     result.hazards = _hazards(old, new, removed, added, result.changed, matched)
     result.outputs = compare(base.document.get("outputs") or {}, head.document.get("outputs") or {}, "")
-    if result.added or result.removed or result.changed or result.outputs:
+    if result.added or result.removed or result.changed or result.aliased or result.outputs:
         result.status = "changed"
     return result
 
 
-def _option(resource: dict, name: str) -> Any:
+def _option(resource: dict, name: str, renamed: Optional[dict[str, str]] = None) -> Any:
     value = resource.get(name, ABSENT)
     if name == "dependsOn" and isinstance(value, list):
-        return sorted(value)  # order carries no meaning
+        return sorted((renamed or {}).get(urn, urn) for urn in value)  # order carries no meaning
     return value
 
 
@@ -623,6 +628,7 @@ def render_markdown(base_ref: str, commit: str, diffs: list[StackDiff],
             listing = ["<details><summary>resources</summary>", "", *listing, "", "</details>"]
         if d.hazards:
             out += [f"- **{hazard_line(h).replace(': ', ':** ', 1)}" for h in d.hazards] + [""]
+        listing += [f"- **moved by alias** {_title(r)}: `{r['aliasOf']}` → `{r['urn']}`" for r in d.aliased]
         if listing:
             out += listing + [""]
         for resource in d.changed:
@@ -651,6 +657,8 @@ def _headline(d: StackDiff) -> str:
     parts = [f"{len(d.added)} added", f"{len(d.removed)} removed", f"{len(d.changed)} changed"]
     if d.replaced:
         parts[-1] += f" ({len(d.replaced)} replaced)"
+    if d.aliased:
+        parts.append(f"{len(d.aliased)} moved by alias")
     for kind, label in HAZARD_LABELS.items():
         if count := sum(h["kind"] == kind for h in d.hazards):
             parts.append(f"{count} {label}")
