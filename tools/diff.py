@@ -701,7 +701,8 @@ def run(base_ref: str, stacks: Optional[list[str]] = None, project_dir: Path = R
     try:
         diffs = [diff_stack(n, base.get(n, missing), head.get(n, missing)) for n in names]
     except DiffError as exc:
-        looks_like_ref = [n for n in names if n not in base and n not in head and _is_commit(project_dir, n)]
+        looks_like_ref = [n for n in names if base.get(n, missing).missing and head.get(n, missing).missing
+                          and _is_commit(project_dir, n)]
         if looks_like_ref and not head_ref:
             raise DiffError(f"{exc}; to compare two commits write {base_ref}..{looks_like_ref[0]}") from None
         raise
