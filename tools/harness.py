@@ -231,21 +231,21 @@ _LOOPS_LOCK = threading.Lock()
 
 
 def _event_loop_for_this_thread() -> asyncio.AbstractEventLoop:
-    """This thread's event loop, made here if it has none. The SDK makes one per RPC worker thread and
-    never closes it; collected only at interpreter shutdown, after its self-pipe socket, such a loop
+    """This thread's event loop, closed at exit. The SDK's mocks make one per RPC worker thread and
+    never close it; collected only at interpreter shutdown, after its self-pipe socket, such a loop
     prints "Exception ignored in BaseEventLoop.__del__ ... Invalid file descriptor: -1"."""
     try:
-        loop = asyncio.get_event_loop_policy().get_event_loop()
-        if not loop.is_closed():
-            return loop
+        loop = asyncio.get_event_loop_policy().get_event_loop()  # on the main thread, made if missing
     except RuntimeError:
-        pass
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
+        loop = None
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
     with _LOOPS_LOCK:
         if not _LOOPS:
             atexit.register(_close_loops)
-        _LOOPS.append(loop)
+        if loop not in _LOOPS:
+            _LOOPS.append(loop)
     return loop
 
 
