@@ -1,4 +1,7 @@
 """A bad stack config stops the program with one line naming the key, before any resource exists."""
+import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -65,3 +68,146 @@ def test_a_valid_minimal_config_synthesizes():
     controller = synthesis.find(":StatefulSet", "jenkins").inputs
     assert controller["metadata"]["namespace"] == "jenkins-test"
     assert controller["spec"]["replicas"] == 1
+
+
+# ---------------------------------------------------------------- allowed keys, namespaces, wording
+
+@pytest.mark.parametrize("config, error", [
+    # `controller` and `kubernetes` are also pool type names: the hint must follow the config keys.
+    ({"jenkins:controller": {"resorces": {}}},
+     "jenkins:controller.resorces: unknown key (allowed: adminUser, extraPlugins, image, javaOpts, resources, "
+     "storage, systemMessage)"),
+    ({"jenkins:kubernetes": {"kubeconfig": "x"}},
+     "jenkins:kubernetes.kubeconfig: unknown key (allowed: context, renderYamlToDirectory)"),
+    ({"jenkins:controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"},
+                                           "limits": {"cpu": "1", "memory": "1Gi"}, "request": {}}}},
+     "jenkins:controller.resources.request: unknown key (allowed: limits, requests)"),
+    ({"jenkins:pools": [{**K8S_POOL, "replics": 1}]},
+     "jenkins:pools[0].replics: unknown key (allowed: containerCap, name, templates, type)"),
+    ({"jenkins:pools": [{"name": "c", "type": "controller", "executors": 2, "labels": ["x"], "nodeSelector": {}}]},
+     "jenkins:pools[0].nodeSelector: unknown key (allowed: docker, executors, labels, name, type)"),
+])
+def test_unknown_keys_list_the_keys_allowed_at_that_path(config, error):
+    assert synth_config({**minimal_config(), **config}).error == error
+
+
+@pytest.mark.parametrize("config, error", [
+    ({"jenkins:pools": [{**K8S_POOL, "templates": [{"name": "d", "labels": "linux"}]}]},
+     "jenkins:pools[0].templates[0].labels: must be a list"),
+    ({"jenkins:controller": "big"}, "jenkins:controller: must be a mapping of keys to values"),
+    ({"jenkins:pools": [{"name": "k8s"}]},
+     "jenkins:pools[0].type: required key is missing (one of: kubernetes, controller, docker-cloud, "
+     "docker-cloud-dind, swarm, swarm-dind)"),
+    ({"jenkins:pools": [{**K8S_POOL, "type": "kubernets"}]},
+     "jenkins:pools[0].type: 'kubernets' is not a pool type (one of: kubernetes, controller, docker-cloud, "
+     "docker-cloud-dind, swarm, swarm-dind)"),
+    ({"jenkins:controller": {"storage": {"size": 30}}},
+     "jenkins:controller.storage.size: must be a string (quote it in YAML)"),
+    ({"jenkins:networkPolicies": "maybe"}, "jenkins:networkPolicies: must be true or false"),
+    # One typo in the only template: its two errors, not a third about the template list.
+    ({"jenkins:pools": [{**K8S_POOL, "templates": [{"name": "d", "label": ["x"]}]}]},
+     "jenkins:pools[0].templates[0].labels: required key is missing; jenkins:pools[0].templates[0].label: "
+     "unknown key (allowed: agentResources, containers, idleMinutes, instanceCap, labels, name)"),
+])
+def test_errors_speak_of_the_config_not_of_python(config, error):
+    assert synth_config({**minimal_config(), **config}).error == error
+
+
+@pytest.mark.parametrize("key, value, error", [
+    ("jenkin:pools", [K8S_POOL],
+     "jenkin:pools: unknown config namespace 'jenkin' (this program reads jenkins:*; also pulumi:*, random:*, "
+     "tls:*); did you mean jenkins:pools?"),
+    ("kubernetes:context", "prod-cluster",
+     "kubernetes:context: not read by this program's Kubernetes provider; set jenkins:kubernetes.context instead"),
+    ("kubernetes:renderYamlToDirectory", "out",
+     "kubernetes:renderYamlToDirectory: not read by this program's Kubernetes provider; "
+     "set jenkins:kubernetes.renderYamlToDirectory instead"),
+    ("kubernetes:kubeconfig", "/tmp/k",
+     "kubernetes:kubeconfig: not supported (the program's Kubernetes provider is configured only by "
+     "jenkins:kubernetes.context and jenkins:kubernetes.renderYamlToDirectory)"),
+])
+def test_keys_outside_the_namespace_the_program_reads_are_refused(key, value, error):
+    synthesis = synth_config({**minimal_config(pools=[K8S_POOL]), key: value})
+    assert synthesis.error == error
+    assert synthesis.records == []
+
+
+def test_engine_and_default_provider_keys_are_accepted():
+    synthesis = synth_config({**minimal_config(pools=[K8S_POOL]), "pulumi:disable-default-providers": '["kubernetes"]',
+                              "random:someKey": "x", "tls:proxy": {"fromEnv": True}})
+    assert synthesis.ok, synthesis.error
+
+
+def test_the_program_refuses_keys_it_gets_from_pulumi_config_under_pulumi_up():
+    """`pulumi up` hands the program all stack config in PULUMI_CONFIG, not through set_all_config."""
+    env = {**os.environ, "PULUMI_CONFIG": json.dumps({"jenkins:environment": "t", "jenkins:namespace": "t",
+                                                      "kubernetes:context": "prod"})}
+    code = ("import pulumi\nfrom components.config import load_stack_config\n"
+            "try:\n    load_stack_config()\nexcept pulumi.RunError as e:\n    print(e)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.stdout.strip() == ("kubernetes:context: not read by this program's Kubernetes provider; "
+                                   "set jenkins:kubernetes.context instead"), done.stderr
+
+
+README_EXAMPLES = {  # README example error -> the config that produces it
+    "jenkins:controller.storage.sise": {"jenkins:controller": {"storage": {"sise": "10Gi"}}},
+    "jenkins:pools[0].containerCap": {"jenkins:pools": [{**K8S_POOL, "containerCap": 0}]},
+    "kubernetes:context": {"kubernetes:context": "prod-cluster"},
+}
+
+
+def test_the_readme_example_errors_are_what_the_program_prints(tmp_path):
+    lines = [line.strip() for line in (ROOT / "README.md").read_text().splitlines()
+             if line.startswith("    error: ")]
+    assert sorted(line.split(": ")[1] for line in lines) == sorted(README_EXAMPLES)
+    for line in lines:
+        stack = tmp_path / "Pulumi.example.yaml"
+        stack.write_text(yaml.safe_dump({"config": {**minimal_config(), **README_EXAMPLES[line.split(": ")[1]]}}))
+        done = subprocess.run([sys.executable, "-m", "tools.synth", "example", "--stack-file", str(stack)],
+                              cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 1 and done.stderr.strip() == line
+
+
+# ---------------------------------------------------------------- stack files that are not YAML
+
+BROKEN = "config:\n  jenkins:environment: qa\n  jenkins:labels: [a, b\n"
+
+
+def test_a_yaml_syntax_error_is_one_line_with_file_line_and_column(tmp_path):
+    stack = tmp_path / "Pulumi.qa.yaml"
+    stack.write_text(BROKEN)
+    done = subprocess.run([sys.executable, "-m", "tools.synth", "qa", "--stack-file", str(stack)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr == f"error: {stack}:4:1: expected ',' or ']', but got '<stream end>'\n"
+
+
+def test_check_all_reports_a_broken_stack_file_and_checks_the_others(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "components", project / "components")
+    shutil.copytree(ROOT / "tools", project / "tools")
+    shutil.copytree(ROOT / "stacks", project / "stacks")
+    shutil.copy2(ROOT / "__main__.py", project / "__main__.py")
+    (project / "stacks" / "Pulumi.qa.yaml").write_text(BROKEN)
+    done = subprocess.run([sys.executable, "-m", "tools.check", "--all", "--no-policy"], cwd=project,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert "qa: FAIL stacks/Pulumi.qa.yaml:4:1: expected ',' or ']', but got '<stream end>'" in lines
+    assert "qa: nothing checked: FAILED (1 problem)" in lines
+    others = [p.name[len("Pulumi."):-len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml")]
+    for stack in others:
+        assert any(line.startswith(f"{stack}: ") and line.endswith(": ok") for line in lines), (stack, lines)
+    assert "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------- clean exit
+
+def test_no_event_loop_is_left_open_for_interpreter_shutdown():
+    """A loop left open is collected at shutdown after its self-pipe socket, which printed an
+    intermittent 'Exception ignored in BaseEventLoop.__del__' traceback after good renders."""
+    code = ("import asyncio, atexit, gc\nfrom tools.harness import synthesize\n"
+            "assert synthesize('local').ok\natexit._run_exitfuncs()\ngc.collect()\n"
+            "print(sum(isinstance(o, asyncio.BaseEventLoop) and not o.is_closed() for o in gc.get_objects()))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.strip() == "0", done.stderr
