@@ -303,3 +303,14 @@ def test_every_pulumi_step_follows_the_prepare_step(name):
                 assert "prepare" in ids[:index]
                 prepare = job["steps"][ids.index("prepare")]
                 assert prepare["run"] == "./.github/scripts/prepare-stack.sh"
+
+
+def test_a_diff_that_pulumi_up_would_refuse_fails_the_pull_request():
+    """GitHub runs an implicit-shell step as `bash -e {0}` (no pipefail) and `shell: bash` as
+    `bash --noprofile --norc -eo pipefail {0}` (GitHub docs, workflow syntax, jobs.<id>.steps[*].shell):
+    only the latter lets tools.diff's exit 3 through `| tee`."""
+    diff_steps = [step for _, step in steps(load("preview.yml")) if "tools.diff" in step.get("run", "")]
+    assert diff_steps
+    for step in diff_steps:
+        assert step.get("shell") == "bash", step["name"]
+        assert "| tee" in step["run"] and "|| true" not in step["run"]
