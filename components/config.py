@@ -12,6 +12,7 @@ from . import defaults
 from .config_types import (
     DnsLabel, DnsName, JenkinsLabel, Model, OptionalStorageClass, PinnedImage, ResourcesConfig, StorageSize,
 )
+from .plugin_lock import extra_plugin_problem, load_lock
 from .pools import POOL_CONFIGS, POOL_TYPES
 
 NAMESPACE = "jenkins"
@@ -24,6 +25,13 @@ class StorageConfig(Model):
     protect: bool = True
 
 
+class PluginSupplyConfig(Model):
+    # download: an init container installs the stack's locked plugin list onto JENKINS_HOME (only
+    # when the list changed). image: the controller image already holds exactly that list in
+    # /usr/share/jenkins/ref/plugins (built from the lock, see README); it is checked, not fetched.
+    source: Literal["download", "image"] = "download"
+
+
 class ControllerConfig(Model):
     image: PinnedImage = defaults.JENKINS_IMAGE
     resources: ResourcesConfig = defaults.CONTROLLER_RESOURCES
@@ -31,7 +39,8 @@ class ControllerConfig(Model):
     admin_user: DnsLabel = "admin"
     system_message: Annotated[str, Field(max_length=500)] = "Jenkins, managed by Pulumi: change it in the stack config."
     java_opts: tuple[Annotated[str, Field(pattern=r"^-\S+$")], ...] = ()
-    # Extra plugins beyond what the pools need: id -> exact version.
+    plugins: PluginSupplyConfig = PluginSupplyConfig()
+    # Extra plugins beyond what the pools need: id -> version, which must be the locked one.
     extra_plugins: dict[Annotated[str, Field(pattern=r"^[a-zA-Z0-9_.-]+$")],
                         Annotated[str, Field(pattern=r"^[0-9][A-Za-z0-9._-]*$")]] = {}
 
@@ -273,6 +282,13 @@ def parse_stack_config(raw: dict[str, Any]) -> StackConfig:
         config = StackConfig.model_validate({k: v for k, v in raw.items() if k not in unknown})
     except ValidationError as exc:
         problems.append(format_errors(exc))  # every fault at once, not only the first one found
+        config = None
+    if config is not None:
+        lock = load_lock()
+        for plugin_id, version in config.controller.extra_plugins.items():
+            problem = extra_plugin_problem(lock, plugin_id, version)
+            if problem:
+                problems.append(f"{NAMESPACE}:controller.extraPlugins.{plugin_id}: {problem}")
     if problems:
         raise ConfigError("; ".join(problems))
     return config

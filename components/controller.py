@@ -10,13 +10,12 @@ import pulumi_kubernetes as k8s
 
 from . import defaults, jcasc, jcasc_conformance, labels
 from .endpoints import Endpoints
+from .plugin_install import CACHE_DIR, controller_plugin_mounts, init_container, stack_plugins
+from .plugin_lock import load_lock, plugins_txt
 from .pod_security import restricted_container_context, restricted_pod_context
 from .pools.base import ControllerNeeds, SecretFile, combine
 
 CASC_CONFIG_MAP = "jenkins-casc"
-PLUGINS_DIR = "/usr/share/jenkins/ref/plugins"  # jenkins.sh copies ref/ into JENKINS_HOME at start
-CACHE_DIR = "/var/jenkins_cache"
-CONFIG_DIR = "/var/jenkins_config"
 
 
 @dataclass(frozen=True)
@@ -65,14 +64,6 @@ class MergedNeeds:
             supplemental_groups=tuple(sorted(set(joined.supplemental_groups))),
             agent_namespaces=tuple(dict.fromkeys(joined.agent_namespaces)),
         )
-
-
-def plugin_lines(plugin_ids: Sequence[str], extra: dict[str, str]) -> list[str]:
-    """`id:version` for jenkins-plugin-cli, sorted so the file (and the pod checksum) is stable."""
-    pinned = {plugin: defaults.PLUGIN_VERSIONS[plugin]
-              for plugin in (*defaults.BASE_PLUGINS, *plugin_ids)}
-    pinned.update(extra)
-    return [f"{plugin}:{version}" for plugin, version in sorted(pinned.items())]
 
 
 def merge_controller_document(controller, endpoints: Endpoints, admin_password_file: SecretFile,
@@ -154,15 +145,16 @@ class JenkinsController(pulumi.ComponentResource):
         )
 
         casc_yaml = jcasc.to_yaml(document)
-        plugins_txt = "\n".join(plugin_lines(merged.plugins, dict(controller.extra_plugins))) + "\n"
+        plugin_versions = stack_plugins(load_lock(), merged.plugins, controller.extra_plugins)
+        plugin_list = plugins_txt(plugin_versions)
         k8s.core.v1.ConfigMap(
             "casc",
             metadata=meta(CASC_CONFIG_MAP),
-            data={"jenkins.yaml": casc_yaml, "plugins.txt": plugins_txt},
+            data={"jenkins.yaml": casc_yaml, "plugins.txt": plugin_list},
             opts=child,
         )
         # A changed JCasC or plugin list changes this annotation, which rolls the pod.
-        checksum = hashlib.sha256((casc_yaml + plugins_txt).encode()).hexdigest()
+        checksum = hashlib.sha256((casc_yaml + plugin_list).encode()).hexdigest()
 
         secret_sources = {}
         for secret_file in (*secret_files, *merged.secret_files):
@@ -176,36 +168,12 @@ class JenkinsController(pulumi.ComponentResource):
                                                   "items": [{"key": "plugins.txt", "path": "plugins.txt"}]}},
             {"name": "secrets", "projected": {"sources": [
                 {"secret": {"name": name, "items": items}} for name, items in secret_sources.items()]}},
-            {"name": "plugins", "emptyDir": {}},
             {"name": "cache", "emptyDir": {}},
             {"name": "tmp", "emptyDir": {}},
             *merged.volumes,
         ]
-        install_plugins = {
-            "name": "install-plugins",
-            "image": controller.image,
-            # Exactly the pinned list (--latest false); then the old plugins go, so a pool that
-            # was removed leaves no plugin behind and the copy from ref/ starts clean.
-            "command": ["sh", "-euc", " ".join([
-                "jenkins-plugin-cli",
-                "--plugin-file", f"{CONFIG_DIR}/plugins.txt",
-                "--plugin-download-directory", PLUGINS_DIR,
-                "--war", "/usr/share/jenkins/jenkins.war",
-                "--latest", "false",
-                "--verbose",
-                f"&& rm -rf {defaults.JENKINS_HOME}/plugins",
-            ])],
-            "env": [{"name": "CACHE_DIR", "value": f"{CACHE_DIR}/plugin-cli"}],
-            "resources": defaults.HELPER_RESOURCES.as_kubernetes(),
-            "securityContext": restricted_container_context(),
-            "volumeMounts": [
-                {"name": "plugin-list", "mountPath": CONFIG_DIR, "readOnly": True},
-                {"name": "jenkins-home", "mountPath": defaults.JENKINS_HOME},
-                {"name": "plugins", "mountPath": PLUGINS_DIR},
-                {"name": "cache", "mountPath": CACHE_DIR},
-                {"name": "tmp", "mountPath": "/tmp"},
-            ],
-        }
+        plugin_source = controller.plugins.source
+        install_plugins = init_container(plugin_source, controller.image, plugin_list)
         jenkins = {
             "name": "jenkins",
             "image": controller.image,
@@ -231,7 +199,7 @@ class JenkinsController(pulumi.ComponentResource):
                 {"name": "jenkins-home", "mountPath": defaults.JENKINS_HOME},
                 {"name": "casc", "mountPath": defaults.CASC_DIR, "readOnly": True},
                 {"name": "secrets", "mountPath": defaults.SECRETS_DIR, "readOnly": True},
-                {"name": "plugins", "mountPath": PLUGINS_DIR},
+                *controller_plugin_mounts(plugin_source),
                 {"name": "cache", "mountPath": CACHE_DIR},
                 {"name": "tmp", "mountPath": "/tmp"},
                 *merged.volume_mounts,
@@ -309,7 +277,7 @@ class JenkinsController(pulumi.ComponentResource):
         self.service_account_name = service_account.metadata.name
         self.home_claim_name = home.metadata.name
         self.jcasc = document
-        self.plugins = plugin_lines(merged.plugins, dict(controller.extra_plugins))
+        self.plugins = plugin_list.splitlines()
         self.register_outputs({"serviceAccount": self.service_account_name,
                                "homeClaim": self.home_claim_name})
 

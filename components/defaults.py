@@ -21,27 +21,13 @@ DOCKER_CLI_IMAGE = "docker:29.7.2-cli"
 # Rootless image builds where privileged pods are forbidden.
 ROOTLESS_BUILDER_IMAGE = "moby/buildkit:v0.32.2-rootless"
 
-# Pinned plugin versions, as the Jenkins plugin BOM (jenkinsci/bom, 2026-08) manages them for the
-# 2.568.x LTS line: jenkins-plugin-cli installs exactly these, so a start-up never depends
-# on what the update centre serves that day. Pools add to this set by id; the version lives here.
-PLUGIN_VERSIONS: dict[str, str] = {
-    "configuration-as-code": "2117.vc05a_0b_e6b_f4e",
-    "matrix-auth": "3.3",
-    "workflow-aggregator": "608.v67378e9d3db_1",
-    "git": "5.10.1",
-    "credentials": "1511.v2e3cb_0008ef0",
-    "instance-identity": "203.v15e81a_1b_7a_38",
-    "kubernetes": "4547.v52f3080db_8cd",
-    "kubernetes-credentials-provider": "1.315.v92008589c044",
-    "swarm": "1258.vda_14ddda_0613",
-    "docker-plugin": "1327.v9524f1ee134e",
-    "docker-workflow": "653.v2f2c08eff0ec",
-    "docker-commons": "477.v289085a_b_6896",
-    "ssh-slaves": "3.1097.v868116049892",
-}
-
-# Every controller gets these: JCasC, users and permissions, pipelines, git.
-BASE_PLUGINS = ("configuration-as-code", "matrix-auth", "workflow-aggregator", "git", "credentials")
+# Plugin versions live in the plugin lock (components/upstream/plugins.lock.yaml), not here.
+# Every controller gets these: JCasC, users and permissions, pipelines, git, and instance-identity,
+# because JCasC opens the TCP agent port and core's JNLP4 listener needs the identity key that
+# plugin provides (jenkinsci/jenkins jenkins-2.568.2 core/src/main/java/jenkins/slaves/
+# JnlpSlaveAgentProtocol4.java:86-92); core splits it out since 2.356 (jenkins/split-plugins.txt).
+BASE_PLUGINS = ("configuration-as-code", "matrix-auth", "workflow-aggregator", "git", "credentials",
+                "instance-identity")
 
 CONTROLLER_RESOURCES = resources("500m", "2Gi", "2", "4Gi")
 CONTROLLER_STORAGE = "20Gi"
@@ -50,6 +36,12 @@ DIND_RESOURCES = resources("500m", "1Gi", "2", "4Gi")
 DIND_STORAGE = "50Gi"
 # Small sidecar/init containers (plugin install, docker CLI copy).
 HELPER_RESOURCES = resources("50m", "128Mi", "500m", "512Mi")
+# jenkins-plugin-cli parses update-center.json and plugin-versions.json into memory before it
+# downloads anything (plugin-installation-manager-tool 2.15.0 PluginManager.java:850-873); their
+# size is not knowable offline, so the heap is set explicitly with room under the limit for the
+# JVM's own memory. It only runs when the plugin list changed.
+PLUGIN_INSTALL_JAVA_OPTS = "-Xmx1g"
+PLUGIN_INSTALL_RESOURCES = resources("100m", "1536Mi", "1", "1536Mi")
 
 HTTP_PORT = 8080
 AGENT_PORT = 50000
