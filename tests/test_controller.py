@@ -95,18 +95,6 @@ def test_jcasc_reads_the_admin_password_from_a_mounted_file(stack_syntheses):
         s["secret"] for s in sources]
 
 
-def test_plugins_are_pinned_and_installed_exactly(stack_syntheses):
-    synthesis = stack_syntheses["prod"]
-    lines = synthesis.find(":ConfigMap", "casc").inputs["data"]["plugins.txt"].split()
-    assert lines == sorted(lines)
-    for line in lines:
-        plugin, _, version = line.partition(":")
-        assert plugin and version and version != "latest"
-    assert any(line.startswith("configuration-as-code:") for line in lines)
-    init = controller_pod(synthesis)["spec"]["initContainers"][0]
-    assert "--latest false" in " ".join(init["command"])
-
-
 def test_a_config_change_rolls_the_pod():
     first = controller_pod(synth_config(minimal_config()))["metadata"]["annotations"]
     second = controller_pod(synth_config(minimal_config(controller={"systemMessage": "hello"})))
