@@ -152,3 +152,11 @@ def test_offline_the_command_says_so_in_one_line_and_writes_nothing(tmp_path):
 def test_shipped_lock_round_trips_through_the_writer():
     lock = parse_lock(LOCK_PATH.read_text())
     assert yaml.safe_load(dump_lock(lock, HEADER)) == yaml.safe_load(LOCK_PATH.read_text())
+
+
+def test_plugins_txt_prints_the_list_the_stack_installs(stack_syntheses):
+    result = subprocess.run([sys.executable, "-m", "tools.plugins_lock", "--plugins-txt", "prod"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == stack_syntheses["prod"].find(":ConfigMap", "casc").inputs["data"]["plugins.txt"]
+    assert "kubernetes:4547.v52f3080db_8cd\n" in result.stdout
