@@ -214,3 +214,18 @@ def test_image_mode_refuses_a_missing_or_different_plugin(tmp_path, from_image):
     assert result.returncode != 0
     assert "git(missing)" in result.stderr
     assert "credentials(1.0, locked 1511.v2e3cb_0008ef0)" in result.stderr
+
+
+def test_the_pod_builder_is_pure_data():
+    from components.config import parse_stack_config
+    from components.controller_pod import MergedNeeds, controller_files, pod_template
+    from components.plugin_lock import load_lock
+
+    config = parse_stack_config({"environment": "test", "namespace": "jenkins-test",
+                                 "controller": {"plugins": {"source": "image"}}})
+    merged = MergedNeeds.of([])
+    files = controller_files({"jenkins": {}}, merged, config.controller, load_lock())
+    template = pod_template(config.controller, merged, files, [], "jenkins-sa")
+    assert template["spec"]["serviceAccountName"] == "jenkins-sa"
+    assert [c["name"] for c in template["spec"]["initContainers"]] == ["check-plugins"]
+    assert "kubernetes:" not in files.plugin_list and "workflow-cps:4370.v49a_6937566b_6\n" in files.plugin_list
