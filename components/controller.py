@@ -29,7 +29,8 @@ class JenkinsController(pulumi.ComponentResource):
         selector = SELECTOR
         controller = config.controller
 
-        # Before any controller resource: a document the pinned Jenkins would refuse stops here.
+        # Before any controller resource: a document the pinned Jenkins would refuse, or a plugin
+        # outside the lock, stops here.
         try:
             document = merge_controller_document(controller, endpoints, admin_password_file, merged)
         except jcasc.JcascConflict as exc:
@@ -38,6 +39,10 @@ class JenkinsController(pulumi.ComponentResource):
             jcasc_conformance.check(document)
         except ValueError as exc:
             raise pulumi.RunError(f"jenkins: {exc}") from None
+        try:
+            files = controller_files(document, merged, controller, load_lock())
+        except ValueError as exc:
+            raise pulumi.RunError(f"jenkins:pools: {exc}") from None
 
         def meta(object_name: str, component: str = "controller", **extra) -> k8s.meta.v1.ObjectMetaArgs:
             return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=namespace,
@@ -68,7 +73,6 @@ class JenkinsController(pulumi.ComponentResource):
                 protect=storage.protect, retain_on_delete=storage.protect)),
         )
 
-        files = controller_files(document, merged, controller, load_lock())
         k8s.core.v1.ConfigMap(
             "casc",
             metadata=meta(CASC_CONFIG_MAP),

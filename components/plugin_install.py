@@ -23,7 +23,7 @@ import shlex
 from typing import Iterable, Mapping
 
 from . import defaults
-from .plugin_lock import PluginLock, content_hash
+from .plugin_lock import REGENERATE, PluginLock, content_hash
 from .pod_security import restricted_container_context
 
 REF_PLUGINS = "/usr/share/jenkins/ref/plugins"
@@ -40,7 +40,11 @@ MARKER = f"{defaults.JENKINS_HOME}/{STORE_SUBPATH}.sha256"
 def stack_plugins(lock: PluginLock, requested: Iterable[str], extra: Mapping[str, str]) -> dict[str, str]:
     """id -> version for what the base set, the pools and extraPlugins ask for, plus all they require.
     Extra entries were checked against the lock when the config was read."""
-    return lock.closure([*defaults.BASE_PLUGINS, *requested, *extra])
+    try:
+        return lock.closure([*defaults.BASE_PLUGINS, *requested, *extra])
+    except KeyError as missing:
+        raise ValueError(f"plugin {missing.args[0]} is not in the plugin lock; lock it with "
+                         f"`{REGENERATE} --add {missing.args[0]}`") from None
 
 
 # Every listed plugin present at its listed version, and no other .jpi: else name what is wrong.

@@ -156,3 +156,10 @@ def test_extra_plugin_at_the_locked_version_joins_with_what_it_requires():
     listed = plugin_list(synth_config(minimal_config(controller={"extraPlugins": {"kubernetes": "4547.v52f3080db_8cd"}})))
     assert listed["kubernetes"] == "4547.v52f3080db_8cd"
     assert listed["kubernetes-credentials"] == "207.v492f58828b_ed"
+
+
+def test_a_requested_plugin_missing_from_the_lock_is_named_with_the_command():
+    from components.plugin_install import stack_plugins
+    with pytest.raises(ValueError, match=r"plugin ldap is not in the plugin lock; lock it with "
+                                         r"`python -m tools.plugins_lock --add ldap`"):
+        stack_plugins(LOCK, ["ldap"], {})
