@@ -1,5 +1,10 @@
 """python -m tools.check STACK... | --all: render, validate against the Kubernetes schema, apply the policy pack.
 
+With --preview the stack is rendered as `pulumi preview` of a new stack sees it: values the
+providers compute (generated passwords, keys, certificates, and whatever holds them) are unknown
+until apply. The schema check skips unknown leaves and says how many there were; the pack gets
+them as the engine sends them.
+
 Also: python -m tools.check --policy-config FILE MANIFEST.yaml... applies the pack to any
 Kubernetes YAML (for example what `helm template` printed).
 """
@@ -12,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .harness import ROOT, Record, Synthesis, known_stacks, synthesize
+from .harness import ROOT, Synthesis, is_unknown, unknown_count, known_stacks, read_stack_config, synthesize
 
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 POLICY_DIR = ROOT / "policy"
@@ -27,10 +32,20 @@ class StackReport:
     advisories: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     checked: bool = False  # rendered and its manifests checked
+    preview: bool = False
+    unknowns: int = 0     # values in the manifests unknown until apply (preview only)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+def about_unknown(error) -> bool:
+    """A schema error whose value is unknown until apply (or, for oneOf/anyOf, all of whose
+    alternatives failed only on unknowns): the real value may well be valid."""
+    if is_unknown(error.instance):
+        return True
+    return bool(error.context) and all(about_unknown(e) for e in error.context)
 
 
 def schema_problems(synthesis: Synthesis, versions=KUBERNETES_VERSIONS) -> list[str]:
@@ -41,7 +56,7 @@ def schema_problems(synthesis: Synthesis, versions=KUBERNETES_VERSIONS) -> list[
         manifest = record.manifest()
         for version in versions:
             try:
-                error = first_error(manifest, version)
+                error = first_error(manifest, version, ignore=about_unknown)
             except SchemaMissing as exc:
                 problems.append(f"{_describe(manifest)}: {exc}")
                 continue
@@ -59,18 +74,20 @@ def _describe(manifest: dict) -> str:
 
 
 def policy_resources(synthesis: Synthesis) -> list:
+    """Every resource the engine would analyze (the root stack, default providers, the program's
+    resources), with its checked inputs for Analyze and its outputs for AnalyzeStack; secrets stay
+    wrapped where they are and unknowns stay the sentinel, as on the wire."""
     from .policy_engine import PolicyResource
-
-    def top_level_secrets(record: Record) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(path.split(".")[0].split("[")[0] for path in record.secret_inputs))
 
     return [
         PolicyResource(
-            urn=r.urn, type=r.type, name=r.name, properties=r.inputs, secret_keys=top_level_secrets(r),
-            parent=r.parent, protect=r.protect, custom=r.custom, dependencies=tuple(r.depends_on),
-            provider=r.provider,
+            urn=r.urn, type=r.type, name=r.name,
+            properties=r.checked_inputs if r.checked_inputs is not None else r.raw_inputs,
+            outputs=r.outputs, parent=r.parent, protect=r.protect, custom=r.custom,
+            dependencies=tuple(r.depends_on), provider=r.analyzer_provider or r.provider,
+            additional_secret_outputs=tuple(r.additional_secret_outputs),
         )
-        for r in synthesis.records
+        for r in synthesis.analyzed_records()
     ]
 
 
@@ -87,10 +104,12 @@ def policy_config_for(stack: str, override: Path | None) -> Path:
 
 
 class BackgroundPack:
-    """The policy pack, started on another thread at once so its start-up overlaps synthesis;
-    one running pack checks every stack, each with its own config."""
+    """The policy pack for one stack, started on another thread at once so its start-up overlaps
+    synthesis. One pack per stack, as the CLI starts it: its environment carries that stack's
+    config, name and dry-run flag."""
 
-    def __init__(self):
+    def __init__(self, stack: str = "offline", config: dict | None = None, secret_keys=(),
+                 dry_run: bool = False):
         # Import the protocol on this thread first: pulumi.runtime.proto imports itself in a cycle,
         # and a second thread importing it meanwhile would see it half-initialized.
         import grpc  # noqa: F401
@@ -98,7 +117,7 @@ class BackgroundPack:
 
         from .policy_engine import PolicyPackSession
 
-        self._session = PolicyPackSession()
+        self._session = PolicyPackSession(stack=stack, config=config, secret_keys=secret_keys, dry_run=dry_run)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._start, daemon=True)
         self._thread.start()
@@ -120,34 +139,44 @@ class BackgroundPack:
         self._session.close()
 
 
-def check_stack(stack: str, policy_config: Path | None = None, pack: BackgroundPack | None = None) -> StackReport:
-    report = StackReport(stack)
-    synthesis = synthesize(stack)
-    if not synthesis.ok:
-        report.problems.append(f"config: {synthesis.error}")
+def check_stack(stack: str, policy_config: Path | None = None, policy: bool = True,
+                preview: bool = False) -> StackReport:
+    report = StackReport(stack, preview=preview)
+    config, secret_keys = read_stack_config(stack)
+    config_file = policy_config_for(stack, policy_config) if policy else None
+    pack = BackgroundPack(stack, config, secret_keys, dry_run=preview) if policy else None
+    try:
+        synthesis = synthesize(stack, config=config, secret_keys=secret_keys, preview=preview)
+        if not synthesis.ok:
+            report.problems.append(f"config: {synthesis.error}")
+            return report
+        report.checked = True
+        report.resources = len(synthesis.records)
+        report.manifests = len(synthesis.kubernetes_objects())
+        report.warnings = list(synthesis.warnings)
+        report.unknowns = synthesis.unknown_values()
+        # The pack analyzes in its own process while this one validates schemas.
+        verdicts = pack.start_check(policy_resources(synthesis), config_file) if pack is not None else list
+        report.problems.extend(schema_problems(synthesis))
+        for violation in verdicts():
+            line = f"[{violation.policy_name}] {violation.message}"
+            (report.problems if violation.enforcement_level == "mandatory" else report.advisories).append(line)
         return report
-    report.checked = True
-    report.resources = len(synthesis.records)
-    report.manifests = len(synthesis.kubernetes_objects())
-    report.warnings = list(synthesis.warnings)
-    # The pack analyzes in its own process while this one validates schemas.
-    verdicts = (pack.start_check(policy_resources(synthesis), policy_config_for(stack, policy_config))
-                if pack is not None else list)
-    report.problems.extend(schema_problems(synthesis))
-    for violation in verdicts():
-        line = f"[{violation.policy_name}] {violation.message}"
-        (report.problems if violation.enforcement_level == "mandatory" else report.advisories).append(line)
-    return report
+    finally:
+        if pack is not None:
+            pack.close()
 
 
 def summary_line(report: StackReport, policy: bool = True) -> str:
     count = len(report.problems)
     verdict = "ok" if report.ok else f"FAILED ({count} problem{'s' * (count != 1)})"
+    name = f"{report.stack} (preview)" if report.preview else report.stack
     if not report.checked:
-        return f"{report.stack}: nothing checked: {verdict}"
-    return (f"{report.stack}: {report.resources} resources, {report.manifests} manifests checked on "
+        return f"{name}: nothing checked: {verdict}"
+    unknown = f", {unknown_count(report.unknowns)}" if report.preview else ""
+    return (f"{name}: {report.resources} resources, {report.manifests} manifests checked on "
             f"Kubernetes {' and '.join(v.rsplit('.', 1)[0] for v in KUBERNETES_VERSIONS)}"
-            f"{', policy pack applied' if policy else ''}: {verdict}")
+            f"{', policy pack applied' if policy else ''}{unknown}: {verdict}")
 
 
 def _is_manifest_mode(argv: list[str]) -> bool:
@@ -166,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="every stack in stacks/")
     parser.add_argument("--policy-config", type=Path, help="policy config instead of policy/config/<stack>.json")
     parser.add_argument("--no-policy", action="store_true", help="schema validation only")
+    parser.add_argument("--preview", action="store_true",
+                        help="as `pulumi preview` of a new stack: provider-computed values unknown")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args(argv)
     stacks = known_stacks() if args.all else args.stacks
@@ -175,23 +206,20 @@ def main(argv: list[str] | None = None) -> int:
     from .policy_engine import PolicyConfigError, PolicyPackError
 
     reports = []
-    pack = None if args.no_policy else BackgroundPack()
     try:
         for stack in stacks:
             try:
-                reports.append(check_stack(stack, args.policy_config, pack))
+                reports.append(check_stack(stack, args.policy_config, not args.no_policy, args.preview))
             except (FileNotFoundError, ValueError, PolicyConfigError) as exc:
-                reports.append(StackReport(stack, problems=[str(exc).splitlines()[0]]))
+                reports.append(StackReport(stack, problems=[str(exc).splitlines()[0]], preview=args.preview))
     except PolicyPackError as exc:  # the pack did not start: no stack can be checked
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if pack is not None:
-            pack.close()
 
     if args.format == "json":
-        print(json.dumps([{"stack": r.stack, "ok": r.ok, "checked": r.checked, "resources": r.resources,
-                           "manifests": r.manifests, "problems": r.problems, "advisories": r.advisories, "warnings": r.warnings}
+        print(json.dumps([{"stack": r.stack, "ok": r.ok, "checked": r.checked, "preview": r.preview,
+                           "resources": r.resources, "manifests": r.manifests, "unknownValues": r.unknowns,
+                           "problems": r.problems, "advisories": r.advisories, "warnings": r.warnings}
                           for r in reports], indent=2))
     else:
         for report in reports:

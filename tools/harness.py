@@ -4,11 +4,17 @@ The mocks stand in for the engine and the providers, and do what those would do 
 program hands them: outputs listed in additionalSecretOutputs come back secret, generated values
 (passwords, keys, certificates) get deterministic stand-ins, and Kubernetes objects get the
 provider's auto-name and default namespace when the program leaves them unset.
+
+Two modes, as the CLI has: `up` (preview=False, every value known) and `preview` (preview=True:
+the SDK runs with dry_run, values the providers compute are unknown until apply, and so is
+everything the program derives from them). Unknown values are kept as the engine's wire
+sentinel `UNKNOWN` in every record.
 """
 from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
 import copy
 import hashlib
 import threading
@@ -28,6 +34,13 @@ SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 REDACTED = "[secret]"
 DEFAULT_NAMESPACE = "default"
+# The engine's wire form of an unknown value: pulumi/pulumi sdk/go/common/resource/plugin/rpc.go:73
+# (UnknownStringValue, @1b5949891b3c); the SDK's rpc.UNKNOWN and pulumi-policy v1.21.0
+# sdk/python/lib/pulumi_policy/proxy.py:32 (UNKNOWN_STRING_VALUE) use the same string. The engine
+# sends unknowns to a policy pack as this string (Analyze/AnalyzeStack marshal with
+# KeepUnknowns: true, pkg/resource/plugin/analyzer_plugin.go:306-307,350-351).
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+UNKNOWN_DISPLAY = "(unknown)"
 
 # Kinds the Kubernetes provider never puts in a namespace.
 CLUSTER_SCOPED = frozenset({
@@ -36,6 +49,52 @@ CLUSTER_SCOPED = frozenset({
     "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
     "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "VolumeAttachment",
 })
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, str) and value == UNKNOWN
+
+
+def unknown_paths(value: Any, path: str = "") -> list[str]:
+    """Dotted paths of the unknown leaves (a secret's unknown value counts at the secret's path)."""
+    if is_secret(value):
+        return unknown_paths(value["value"], path)
+    if is_unknown(value):
+        return [path or "."]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in unknown_paths(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in unknown_paths(v, f"{path}[{i}]")]
+    return []
+
+
+def unknown_count(n: int) -> str:
+    return f"{n} value{'' if n == 1 else 's'} unknown until apply"
+
+
+def show_unknowns(value: Any) -> Any:
+    """For people: every unknown leaf printed as `(unknown)`."""
+    if is_unknown(value):
+        return UNKNOWN_DISPLAY
+    if isinstance(value, dict):
+        return {k: show_unknowns(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [show_unknowns(v) for v in value]
+    return value
+
+
+def _sentinel_for_unknowns(value: Any) -> Any:
+    """The SDK deserializes the wire sentinel into `pulumi.output.Unknown` objects during a dry
+    run; the records keep the wire form, which is what the engine hands on."""
+    from pulumi.output import Unknown
+
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: _sentinel_for_unknowns(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sentinel_for_unknowns(v) for v in value]
+    return value
 
 
 def is_secret(value: Any) -> bool:
@@ -63,12 +122,13 @@ def unwrap(value: Any) -> Any:
 
 
 def _redact_leaves(value: Any) -> Any:
-    """Keep a secret's shape (a Secret's stringData stays a mapping), hide every value in it."""
+    """Keep a secret's shape (a Secret's stringData stays a mapping), hide every value in it.
+    An unknown stays unknown: it reveals nothing, and the schema check must see it as unknown."""
     if isinstance(value, dict) and not is_secret(value):
         return {k: _redact_leaves(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_redact_leaves(v) for v in value]
-    return REDACTED
+    return UNKNOWN if is_unknown(value) else REDACTED
 
 
 def redact(value: Any) -> Any:
@@ -98,8 +158,16 @@ class Record:
     retain_on_delete: bool
     depends_on: list[str]
     provider: str
-    raw_inputs: dict  # secret values still wrapped
+    raw_inputs: dict  # what the program sent, secret values still wrapped
     aliases: list[dict] = field(default_factory=list)  # alias specs: {"type": ..., "name": ...} as the engine gets them
+    # What the engine hands a policy pack, secrets wrapped: Analyze gets the inputs after the
+    # provider's Check, AnalyzeStack the outputs (see policy_engine).
+    checked_inputs: Optional[dict] = None
+    outputs: dict = field(default_factory=dict)
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    # The provider reference the engine resolves for Analyze: the program's, or the default
+    # provider the engine registered for it.
+    analyzer_provider: str = ""
 
     @property
     def inputs(self) -> dict:
@@ -113,18 +181,26 @@ class Record:
     def is_kubernetes_object(self) -> bool:
         return self.custom and self.type.startswith("kubernetes:") and "apiVersion" in self.raw_inputs
 
+    @property
+    def unknown_inputs(self) -> list[str]:
+        return unknown_paths(self.raw_inputs)
+
     def manifest(self, redacted: bool = True) -> dict:
+        """The object as the program wrote it; unknown leaves stay the UNKNOWN sentinel."""
         body = redact(self.raw_inputs) if redacted else unwrap(self.raw_inputs)
         return canonical(body)
 
     def as_json(self) -> dict:
-        return {
+        out = {
             "urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent,
             "custom": self.custom, "protect": self.protect, "retainOnDelete": self.retain_on_delete,
             "dependsOn": self.depends_on, "provider": self.provider,
-            "inputs": redact(self.raw_inputs), "secretInputs": self.secret_inputs,
+            "inputs": show_unknowns(redact(self.raw_inputs)), "secretInputs": self.secret_inputs,
             **({"aliases": self.aliases} if self.aliases else {}),
         }
+        if self.unknown_inputs:  # only in preview: keeps `up` renders (and their diffs) as they were
+            out["unknownInputs"] = self.unknown_inputs
+        return out
 
 
 KIND_ORDER = ["Namespace", "NetworkPolicy", "ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim",
@@ -153,7 +229,11 @@ def canonical(value: Any, top: bool = True) -> Any:
 @dataclass
 class Synthesis:
     stack: str
-    records: list[Record] = field(default_factory=list)
+    preview: bool = False
+    records: list[Record] = field(default_factory=list)  # what the program registered
+    # Registered too, and analyzed by the engine, but not program resources to render or diff:
+    root: Optional[Record] = None                     # pulumi:pulumi:Stack
+    default_providers: list[Record] = field(default_factory=list)
     outputs: dict = field(default_factory=dict)  # stack outputs, secrets still wrapped
     warnings: list[str] = field(default_factory=list)
     error: Optional[str] = None
@@ -175,6 +255,14 @@ class Synthesis:
             if record.type.endswith(type_suffix) and record.name == name:
                 return record
         raise KeyError(f"{type_suffix} {name}")
+
+    def analyzed_records(self) -> list[Record]:
+        """Everything the engine sends to a policy pack, in registration order: the root stack,
+        default providers, then the program's resources."""
+        return [r for r in [self.root, *self.default_providers] if r is not None] + self.records
+
+    def unknown_values(self) -> int:
+        return sum(len(r.unknown_inputs) for r in self.kubernetes_objects())
 
 
 def stack_file(stack: str, project_dir: Path = ROOT) -> Path:
@@ -263,11 +351,22 @@ def _pem(label: str, seed: str) -> str:
     return f"-----BEGIN {label}-----\n{_fake(seed, 64)}\n-----END {label}-----\n"
 
 
-def _provider_outputs(type_: str, name: str, inputs: dict) -> dict:
-    """What each provider would return beyond its inputs (deterministic stand-ins)."""
+def _provider_outputs(type_: str, name: str, inputs: dict, preview: bool = False) -> dict:
+    """What each provider would return beyond its inputs (deterministic stand-ins). In a preview
+    a new resource's computed outputs are unknown: the engine previews a create by calling the
+    provider's Create with Preview set and the checked inputs (pulumi/pulumi
+    pkg/resource/deploy/step.go:366-373, @1b5949891b3c), and the values pulumi-random and
+    pulumi-tls generate (result, keys, certificates) are computed attributes that exist only
+    after a real create."""
+    computed = _computed_outputs(type_, name, inputs)
+    return {key: UNKNOWN for key in computed} if preview else computed
+
+
+def _computed_outputs(type_: str, name: str, inputs: dict) -> dict:
     seed = f"{type_}::{name}"
     if type_ in ("random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"):
-        value = _fake(seed, int(inputs.get("length", 32)))
+        length = inputs.get("length", 32)
+        value = _fake(seed, int(length) if isinstance(length, (int, float)) else 32)
         return {"result": value, "bcryptHash": "$2a$10$" + _fake(seed + "bcrypt", 53)}
     if type_ == "tls:index/privateKey:PrivateKey":
         return {"privateKeyPem": _pem("PRIVATE KEY", seed), "privateKeyOpenssh": _pem("OPENSSH PRIVATE KEY", seed),
@@ -286,6 +385,8 @@ def _kubernetes_defaults(name: str, inputs: dict) -> dict:
         return inputs
     inputs = copy.deepcopy(inputs)
     metadata = inputs.setdefault("metadata", {})
+    if not isinstance(metadata, dict):  # unknown as a whole: nothing to default
+        return inputs
     if not metadata.get("name"):
         metadata["name"] = f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
     if inputs["kind"] not in CLUSTER_SCOPED and not inputs["kind"].endswith("List") and not metadata.get("namespace"):
@@ -293,9 +394,54 @@ def _kubernetes_defaults(name: str, inputs: dict) -> dict:
     return inputs
 
 
+def _contains_unknown(value: Any) -> bool:
+    return bool(unknown_paths(value))
+
+
+def kubernetes_check(inputs: dict) -> dict:
+    """The inputs a Kubernetes object has after pulumi-kubernetes' Check, secrets wrapped.
+
+    pulumi/pulumi-kubernetes @94977969d641 (after v4.32.0), provider/pkg/provider/provider.go:
+    Check calls normalizeInputs (:1231), which normalizes only objects without unknown values
+    (:2983-2990); for a Secret that folds stringData into base64 `data` (stringData overwrites
+    data keys, clients/unstructured.go:117-155). annotateSecrets (:1378, :3467-3481) then marks
+    a Secret's whole `data` and `stringData` secret. (The typed round-trip of other kinds is
+    left out: it only re-spells values the program already writes canonically.)
+    """
+    if inputs.get("kind") != "Secret" or inputs.get("apiVersion") != "v1":
+        return inputs
+    checked = dict(inputs)
+    string_data = unwrap(checked.get("stringData"))
+    if isinstance(string_data, dict) and string_data and not _contains_unknown(inputs) \
+            and all(isinstance(v, str) for v in string_data.values()):
+        data = unwrap(checked.get("data"))
+        data = dict(data) if isinstance(data, dict) else {}
+        data.update({k: base64.b64encode(v.encode()).decode() for k, v in string_data.items()})
+        checked["data"] = data
+        del checked["stringData"]
+    for key in ("data", "stringData"):
+        if key in checked and not is_secret(checked[key]):
+            checked[key] = wrap_secret(unwrap(checked[key]))
+    return checked
+
+
+def _provider_package(type_: str) -> str:
+    return type_.split(":", 1)[0]
+
+
+def _default_provider_name(version: str) -> str:
+    """pulumi/pulumi pkg/resource/deploy/providers/provider.go:107-138 (ProviderRequest.DefaultName,
+    @1b5949891b3c): "default" then _major_minor_patch."""
+    core = version.split("+", 1)[0].split("-", 1)[0]
+    parts = (core.split(".") + ["0", "0"])[:3]
+    return "default_" + "_".join(parts)
+
+
 def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, str]] = None,
-               secret_keys: Optional[list[str]] = None, project: str = "jenkins-k8s") -> Synthesis:
-    """Run `project_dir/__main__.py` for `stack` under mocks; config defaults to the stack file's."""
+               secret_keys: Optional[list[str]] = None, project: str = "jenkins-k8s",
+               preview: bool = False) -> Synthesis:
+    """Run `project_dir/__main__.py` for `stack` under mocks; config defaults to the stack file's.
+    `preview` runs it as `pulumi preview` of a new stack would: provider-computed values unknown."""
     import pulumi
     from google.protobuf import empty_pb2
     from pulumi.runtime import mocks, rpc, settings
@@ -305,12 +451,18 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
 
     if config is None:
         config, secret_keys = read_stack_config(stack, project_dir)
-    synthesis = Synthesis(stack=stack)
+    synthesis = Synthesis(stack=stack, preview=preview)
+    by_urn: dict[str, Record] = {}
+    default_providers: dict[tuple[str, str], str] = {}  # (package, version) -> provider reference
 
     class Providers(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-            # args.inputs already carry the Kubernetes provider's defaults (RegisterResource below).
-            return f"{args.name}-id", {**args.inputs, **_provider_outputs(args.typ, args.name, args.inputs)}
+            # args.inputs are the checked inputs (RegisterResource below). A Kubernetes create
+            # returns them: in a preview pulumi-kubernetes echoes its inputs when any is unknown
+            # or no cluster can dry-run it (provider.go:1728-1735); applied, the live object
+            # differs from them only by server-side defaults and status, which need a cluster.
+            return f"{args.name}-id", {**args.inputs,
+                                       **_provider_outputs(args.typ, args.name, args.inputs, preview)}
 
         def call(self, args: pulumi.runtime.MockCallArgs):
             return {}, None
@@ -332,36 +484,75 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
                 type_ = parent_type + "$" + type_
             return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
 
+        def _default_provider(self, type_: str, version: str) -> str:
+            """The engine registers a default provider for a custom resource that names none, with
+            the package's stack config and the SDK's plugin version as its inputs
+            (pkg/resource/deploy/default_providers.go:139-196, @1b5949891b3c)."""
+            package = _provider_package(type_)
+            key = (package, version)
+            if key not in default_providers:
+                urn = f"urn:pulumi:{stack}::{project}::pulumi:providers:{package}::" \
+                      f"{_default_provider_name(version) if version else 'default'}"
+                inputs = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(package + ":")}
+                if version:
+                    inputs["version"] = version
+                synthesis.default_providers.append(Record(
+                    urn=urn, type=f"pulumi:providers:{package}", name=urn.rsplit("::", 1)[1], parent="",
+                    custom=True, protect=False, retain_on_delete=False, depends_on=[], provider="",
+                    raw_inputs=inputs, checked_inputs=inputs, outputs=inputs))
+                default_providers[key] = f"{urn}::{UNKNOWN if preview else 'default-provider-id'}"
+            return default_providers[key]
+
         def RegisterResource(self, request):
             # The SDK mock's RegisterResource, done once here: it would deserialize and
             # serialize every resource a second time.
             urn = self.make_urn(request.parent, request.type, request.name)
             if request.type == "pulumi:pulumi:Stack":
+                synthesis.root = by_urn[urn] = Record(
+                    urn=urn, type=request.type, name=request.name, parent="", custom=False, protect=False,
+                    retain_on_delete=False, depends_on=[], provider="", raw_inputs={}, checked_inputs={})
                 return resource_pb2.RegisterResourceResponse(urn=urn)
             _event_loop_for_this_thread()  # deserializing resource references needs one on this thread
-            inputs = _kubernetes_defaults(request.name, rpc.deserialize_properties(request.object))
+            program_inputs = _sentinel_for_unknowns(rpc.deserialize_properties(request.object))
+            inputs = _kubernetes_defaults(request.name, program_inputs)
+            checked = inputs
+            provider_ref = request.provider
+            if request.type.startswith("pulumi:providers:"):
+                if request.version:  # pkg/resource/deploy/source_eval.go:2669-2675 (SetProviderVersion)
+                    checked = {**inputs, "version": request.version}
+            elif request.custom and not provider_ref:
+                provider_ref = self._default_provider(request.type, request.version)
+            if request.type.startswith("kubernetes:") and request.custom:
+                checked = kubernetes_check(inputs)
             resource_id, state = providers.new_resource(pulumi.runtime.MockResourceArgs(
-                typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+                typ=request.type, name=request.name, inputs=checked, provider=request.provider,
                 resource_id=request.importId, custom=request.custom or False))
             for key in request.additionalSecretOutputs:  # the engine marks these secret
                 if key in state and not is_secret(state[key]):
                     state[key] = wrap_secret(state[key])
-                    synthesis.generated_secrets.extend(_leaf_strings(unwrap(state[key])))
+                    synthesis.generated_secrets.extend(
+                        s for s in _leaf_strings(unwrap(state[key])) if not is_unknown(s))
             self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
-            synthesis.records.append(Record(
+            record = by_urn[urn] = Record(
                 urn=urn, type=request.type, name=request.name, parent=request.parent,
                 custom=request.custom, protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete), depends_on=list(request.dependencies),
-                provider=request.provider, raw_inputs=inputs,
+                provider=request.provider, raw_inputs=inputs, checked_inputs=checked,
                 aliases=[{k: v for k, v in (("type", a.spec.type), ("name", a.spec.name), ("urn", a.urn)) if v}
                          for a in request.aliases],
-            ))
+                outputs=state if request.custom else {},
+                additional_secret_outputs=list(request.additionalSecretOutputs), analyzer_provider=provider_ref,
+            )
+            synthesis.records.append(record)
             obj = _sync_await(rpc.serialize_properties(state, {}))
             return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj)
 
         def RegisterResourceOutputs(self, request):
+            outputs = _sentinel_for_unknowns(rpc.deserialize_properties(request.outputs))
+            if request.urn in by_urn:  # a component's (or the stack's) outputs: what AnalyzeStack sees
+                by_urn[request.urn].outputs = outputs
             if request.urn.endswith("pulumi:pulumi:Stack::" + f"{project}-{stack}"):
-                synthesis.outputs = rpc.deserialize_properties(request.outputs)
+                synthesis.outputs = outputs
             return super().RegisterResourceOutputs(request)
 
     monitor = Monitor(providers)
@@ -370,7 +561,7 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
     settings.configure(mocks.MockSettings(
         monitor=monitor,
         monitor_features=set(monitor.GetDeploymentInfo(empty_pb2.Empty()).supportedFeatures),
-        engine=Engine(), project=project, stack=stack, dry_run=False, organization="organization",
+        engine=Engine(), project=project, stack=stack, dry_run=preview, organization="organization",
         callbacks=None,
     ))
     settings.ROOT.set(None)

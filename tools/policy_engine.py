@@ -4,8 +4,22 @@ The pack is started like Pulumi's python language host starts a policy pack:
 ``<python> -m pulumi.policy <engine-address> <pack-dir>`` with the pack dir as cwd; it prints the
 port of its Analyzer gRPC server. We serve a minimal Engine (collecting Log calls) for the
 address, then speak the Analyzer protocol with the generated stubs in ``pulumi.runtime.proto``:
-GetAnalyzerInfo, Configure (config reconciled as the CLI does), ConfigureStack, Analyze per
-custom resource, AnalyzeStack once. The pack starts once per run.
+GetAnalyzerInfo, Configure (config reconciled as the CLI does), ConfigureStack, Analyze for every
+registered resource, AnalyzeStack once.
+
+What the engine sends (pulumi/pulumi @1b5949891b3c, after v3.259.0):
+- Analyze goes to *every* registered resource, custom or not: components with their inputs,
+  providers with theirs, the root `pulumi:pulumi:Stack` (pkg/resource/deploy/step_generator.go
+  continueStepsFromImport :1401-1469, no goal.Custom guard), with the inputs after the provider's
+  Check (:1300-1360), and the resource's provider with *its* inputs (:1423-1431, :3476-3484).
+- AnalyzeStack gets every resource of the deployment with its *outputs* (:3518-3520).
+- Properties are marshalled with KeepUnknowns and KeepSecrets (pkg/resource/plugin/
+  analyzer_plugin.go:306-307, :350-351, :771-772): unknowns arrive as the sentinel string,
+  secrets wrapped (pulumi-policy unwraps them, deserialize.py:52-74 @v1.21.0).
+- The pack process gets the stack's config, project, stack, organization and dry-run flag in
+  its environment (sdk/python/cmd/pulumi-language-python/main.go:1648-1676, from the engine's
+  ConfigureStack, pkg/resource/plugin/analyzer_plugin.go:228-249; the config is the decrypted
+  stack config, pkg/engine/update.go:1102-1115).
 
 Config reconciliation mirrors pulumi/pulumi pkg/resource/analyzer/config.go: each policy starts
 with its configSchema defaults and its default enforcement level; then the pack's initialConfig,
@@ -29,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .harness import CLUSTER_SCOPED, wrap_secret
+from .harness import CLUSTER_SCOPED, UNKNOWN, wrap_secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PACK_DIR = REPO_ROOT / "policy"
@@ -51,13 +65,15 @@ class PolicyResource:
     urn: str
     type: str
     name: str
-    properties: dict                      # plain values, as the engine would send them
+    properties: dict                      # Analyze: inputs after Check; secrets may be wrapped in place
     secret_keys: tuple[str, ...] = ()     # top-level property keys whose value is secret
     parent: str = ""
     protect: bool = False
     custom: bool = True
     dependencies: tuple[str, ...] = ()
-    provider: str = ""
+    provider: str = ""                    # a provider reference, `<provider urn>::<id>`
+    outputs: Optional[dict] = None        # AnalyzeStack: the resource's outputs (None: same as properties)
+    additional_secret_outputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -194,7 +210,12 @@ def _struct(values: Mapping[str, Any], secret_keys: Iterable[str] = ()):
 
 
 def _jsonable(value: Any) -> Any:
-    """YAML can hand us dates and tuples; the engine's property values are JSON-like."""
+    """YAML can hand us dates and tuples; the engine's property values are JSON-like, and an
+    unknown value travels as the sentinel string (harness.UNKNOWN)."""
+    from pulumi.output import Unknown
+
+    if isinstance(value, Unknown):
+        return UNKNOWN
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -254,9 +275,15 @@ class PolicyPackSession:
     """One running pack: start it, configure it, analyze, shut it down (a context manager)."""
 
     def __init__(self, pack_dir: Path = DEFAULT_PACK_DIR, stack: str = "offline",
-                 project: str = "jenkins-k8s"):
+                 project: str = "jenkins-k8s", config: Optional[Mapping[str, str]] = None,
+                 secret_keys: Iterable[str] = (), dry_run: bool = True):
+        """`config`: the stack config as the CLI hands it to programs (`jenkins:pools` -> JSON
+        text); `dry_run`: True for `pulumi preview`, False for `pulumi up`."""
         self.pack_dir = Path(pack_dir).resolve()
         self.stack, self.project = stack, project
+        self.config = dict(config or {})
+        self.secret_keys = list(secret_keys)
+        self.dry_run = dry_run
         self.logs: list[tuple[str, str, str]] = []
         self.process: Optional[subprocess.Popen] = None
         self._stderr: list[str] = []
@@ -284,8 +311,10 @@ class PolicyPackSession:
 
         self._engine, address = _engine_server(self.logs)
         env = dict(os.environ)
-        env.update({"PULUMI_PROJECT": self.project, "PULUMI_STACK": self.stack,
-                    "PULUMI_DRY_RUN": "true", "PULUMI_CONFIG": "{}", "PYTHONUNBUFFERED": "1"})
+        # pulumi-language-python main.go:1661-1672 (maybeAppendEnv skips empty values).
+        env.update({"PULUMI_ORGANIZATION": "organization", "PULUMI_PROJECT": self.project,
+                    "PULUMI_STACK": self.stack, "PULUMI_DRY_RUN": "true" if self.dry_run else "false",
+                    "PULUMI_CONFIG": json.dumps(self.config), "PYTHONUNBUFFERED": "1"})
         self.process = subprocess.Popen(
             [_pack_python(self.pack_dir), "-m", "pulumi.policy", address, str(self.pack_dir)],
             cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL,
@@ -381,7 +410,8 @@ class PolicyPackSession:
         self.stub.Configure(request)
         try:
             self.stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
-                stack=self.stack, project=self.project, organization="organization", dry_run=True))
+                stack=self.stack, project=self.project, organization="organization", dry_run=self.dry_run,
+                config=self.config, config_secret_keys=self.secret_keys))
         except grpc.RpcError as e:  # older SDKs: the engine tolerates UNIMPLEMENTED too
             if e.code() != grpc.StatusCode.UNIMPLEMENTED:
                 raise
@@ -389,20 +419,26 @@ class PolicyPackSession:
 
     @staticmethod
     def _options(r: PolicyResource):
+        """analyzer_plugin.go:737-764 (marshalResourceOptions): custom timeouts always present."""
         from pulumi.runtime.proto import analyzer_pb2
-        return analyzer_pb2.AnalyzerResourceOptions(protect=r.protect, parent=r.parent)
+        return analyzer_pb2.AnalyzerResourceOptions(
+            protect=r.protect, parent=r.parent, additionalSecretOutputs=list(r.additional_secret_outputs),
+            customTimeouts=analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts())
 
     @staticmethod
-    def _provider(r: PolicyResource):
-        """A provider reference is `<provider urn>::<id>`; the URN has four `::` parts."""
+    def _provider(r: PolicyResource, providers: Mapping[str, PolicyResource]):
+        """A provider reference is `<provider urn>::<id>`; the URN has four `::` parts. The engine
+        sends the provider resource with its inputs (step_generator.go:1423-1431)."""
         from pulumi.runtime.proto import analyzer_pb2
         if not r.provider:
             return None
         parts = r.provider.split("::")
         if len(parts) < 4:
             return None
-        return analyzer_pb2.AnalyzerProviderResource(
-            type=parts[2], urn="::".join(parts[:4]), name=parts[3], properties=_struct({}))
+        urn = "::".join(parts[:4])
+        known = providers.get(urn)
+        properties = _struct(known.properties, known.secret_keys) if known else _struct({})
+        return analyzer_pb2.AnalyzerProviderResource(type=parts[2], urn=urn, name=parts[3], properties=properties)
 
     def check(self, resources: list[PolicyResource], config_file: Optional[Path]) -> list[PolicyViolation]:
         """Configure from `config_file`, analyze every resource and the stack. A running session
@@ -430,15 +466,16 @@ class PolicyPackSession:
 
         calls = []
         stack_resources = []
+        providers = {r.urn: r for r in resources if r.type.startswith("pulumi:providers:")}
         for r in resources:
             properties = _struct(r.properties, r.secret_keys)
-            options, provider = self._options(r), self._provider(r)
-            if r.custom:  # components carry no provider inputs; AnalyzeStack still sees them
-                request = analyzer_pb2.AnalyzeRequest(type=r.type, urn=r.urn, name=r.name, properties=properties,
-                                                      options=options, provider=provider)
-                calls.append((self.stub.Analyze.future(request), r.urn))
+            options, provider = self._options(r), self._provider(r, providers)
+            request = analyzer_pb2.AnalyzeRequest(type=r.type, urn=r.urn, name=r.name, properties=properties,
+                                                  options=options, provider=provider)
+            calls.append((self.stub.Analyze.future(request), r.urn))
+            outputs = properties if r.outputs is None else _struct(r.outputs, r.secret_keys)
             stack_resources.append(analyzer_pb2.AnalyzerResource(
-                type=r.type, urn=r.urn, name=r.name, properties=properties, options=options,
+                type=r.type, urn=r.urn, name=r.name, properties=outputs, options=options,
                 provider=provider, parent=r.parent, dependencies=list(r.dependencies)))
         calls.append((self.stub.AnalyzeStack.future(
             analyzer_pb2.AnalyzeStackRequest(resources=stack_resources)), ""))
@@ -466,10 +503,11 @@ def _violation(d, urn: str, by_urn: Mapping[str, PolicyResource]) -> PolicyViola
 
 
 def run_policy_pack(resources: list[PolicyResource], config_file: Optional[Path],
-                    pack_dir: Path = DEFAULT_PACK_DIR) -> list[PolicyViolation]:
+                    pack_dir: Path = DEFAULT_PACK_DIR, **session_options) -> list[PolicyViolation]:
     """Start the pack once, configure it from `config_file`, analyze every resource and the
-    stack, stop it. Raises PolicyConfigError (one line) when the config is refused."""
-    with PolicyPackSession(pack_dir) as session:
+    stack, stop it. Raises PolicyConfigError (one line) when the config is refused.
+    `session_options` go to PolicyPackSession (stack, project, config, dry_run)."""
+    with PolicyPackSession(pack_dir, **session_options) as session:
         return session.check(resources, config_file)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Optional
+from typing import Callable, Optional
 
 import jsonschema
 from kubernetes_validate import utils
@@ -46,7 +46,12 @@ def validator(version: str, api_version: str, kind: str) -> jsonschema.Validator
     return jsonschema.validators.Draft202012Validator(schema, registry=registry)
 
 
-def first_error(manifest: dict, version: str) -> Optional[jsonschema.ValidationError]:
-    """The first strict-schema error of `manifest` on Kubernetes `version`, or None."""
+def first_error(manifest: dict, version: str,
+                ignore: Optional[Callable[[jsonschema.ValidationError], bool]] = None,
+                ) -> Optional[jsonschema.ValidationError]:
+    """The first strict-schema error of `manifest` on Kubernetes `version`, or None; errors for
+    which `ignore` returns True (e.g. about values unknown until apply) do not count."""
     errors = validator(version, manifest["apiVersion"], manifest["kind"]).iter_errors(manifest)
+    if ignore is not None:
+        errors = (e for e in errors if not ignore(e))
     return jsonschema.exceptions.best_match(errors)  # the error `validate` would raise
