@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from fnmatch import fnmatchcase
 from types import ModuleType
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, Union
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -14,7 +14,9 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from .pods import Pod, items, locate, mapping
+from pulumi_policy.proxy import UnknownValueError
+
+from .pods import Pod, Unknown, items, locate, mapping
 
 
 class Finding(NamedTuple):
@@ -73,17 +75,86 @@ def allow_schema(description: str, **extra_entry_properties: dict) -> dict:
     }
 
 
-def entry_matches(entry: Mapping, namespace: str, labels: Mapping) -> bool:
+Match = Union[bool, UnknownValueError]   # an UnknownValueError: the match depends on an unknown
+
+
+def entry_matches(entry: Mapping, pod: Pod) -> Match:
+    """Does the allow entry cover this pod? False as soon as one known criterion fails; else the
+    error of an unknown namespace or label it needs; else True."""
+    undecided: Optional[UnknownValueError] = None
     namespaces = items(entry.get("namespaces"))
-    if namespaces and not any(fnmatchcase(namespace, str(p)) for p in namespaces):
-        return False
-    wanted = mapping(entry.get("podLabels"))
-    return all(labels.get(k) == v for k, v in wanted.items())
+    if namespaces:
+        if isinstance(pod.namespace, Unknown):
+            undecided = pod.namespace.error
+        elif not any(fnmatchcase(pod.namespace, str(p)) for p in namespaces):
+            return False
+    for key, wanted in mapping(entry.get("podLabels")).items():
+        actual = pod.label(key)
+        if isinstance(actual, Unknown):
+            undecided = undecided or actual.error
+        elif actual != wanted:
+            return False
+    return undecided or True
 
 
-def matching_entries(config: Mapping, pod: Pod) -> list[Mapping]:
-    return [e for e in items(config.get("allow")) if isinstance(e, Mapping)
-            and entry_matches(e, pod.namespace, pod.labels)]
+def matching_entries(config: Mapping, pod: Pod) -> list[tuple[Mapping, Match]]:
+    """The allow entries that cover the pod or might (their match is an UnknownValueError)."""
+    found = [(e, entry_matches(e, pod)) for e in items(config.get("allow")) if isinstance(e, Mapping)]
+    return [(e, match) for e, match in found if match is not False]
+
+
+def exempt(entries: list[tuple[Mapping, Match]], covers=lambda entry: True) -> Match:
+    """True if a covering entry matches, an UnknownValueError if only unknowns stand between the
+    pod and an exemption, else False."""
+    undecided = None
+    for entry, match in entries:
+        if not covers(entry):
+            continue
+        if match is True:
+            return True
+        undecided = undecided or match
+    return undecided or False
+
+
+def evaluate(run: Callable[[Pod], Iterable[Finding]], pod: Pod) -> tuple[list[Finding], Optional[UnknownValueError]]:
+    """The findings of `run` on the pod, and the first unknown that kept it from deciding.
+
+    When an unknown stops the run, the pod is checked again one part at a time (pod-level fields,
+    then each container alone), so an unknown in one container neither hides what is known about
+    the others nor turns the whole check into "can't run during preview"."""
+    findings: list[Finding] = []
+    try:
+        for finding in run(pod):
+            findings.append(finding)
+        return findings, None
+    except UnknownValueError as e:
+        first = e
+    views, undecided = pod.views()
+    for view in views:
+        try:
+            for finding in run(view):
+                if finding not in findings:
+                    findings.append(finding)
+        except UnknownValueError as e:
+            undecided = undecided or e
+    return findings, undecided or first
+
+
+def report_findings(pod: Pod, findings: Iterable[Finding], entries, covers, suffix: str,
+                    report: ReportViolation, undecided: Optional[UnknownValueError] = None) -> None:
+    """Report every finding no allow entry exempts, then raise what stayed undecided: the engine
+    turns that into one advisory "can't run policy ... during preview" next to the mandatory
+    violations already reported (pulumi-policy v1.21.0 policy.py:1005-1022)."""
+    for finding in findings:
+        verdict = exempt(entries, lambda entry: covers(entry, finding))
+        if verdict is True:
+            continue
+        if isinstance(verdict, UnknownValueError):
+            undecided = undecided or verdict
+            continue
+        report(message(pod, finding, suffix), None)
+    if undecided is not None:
+        raise undecided
 
 
 def message(pod: Pod, finding: Finding, suffix: str) -> str:
@@ -116,14 +187,9 @@ def pss_policy(check: ModuleType) -> ResourceValidationPolicy:
         pod = locate(args.resource_type, args.props, args.name)
         if pod is None:
             return
-        findings = list(run(pod))
-        if not findings:
-            return
-        allowed = matching_entries(args.get_config(), pod)
-        for finding in findings:
-            if any(covers(entry, finding) for entry in allowed):
-                continue
-            report(message(pod, finding, suffix), None)
+        findings, undecided = evaluate(run, pod)
+        entries = matching_entries(args.get_config(), pod) if findings else []
+        report_findings(pod, findings, entries, covers, suffix, report, undecided)
 
     return ResourceValidationPolicy(
         name=check.POLICY,

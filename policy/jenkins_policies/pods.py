@@ -1,15 +1,53 @@
 """Find the pod spec inside any pod-carrying Kubernetes resource and walk its containers.
 
-The pack receives resource inputs as read-only mappings (pulumi_policy wraps dicts and lists in
-proxies that raise on unknown values), so everything here reads through ``Mapping``/``Sequence``
-and never assumes ``dict``/``list``.
+The pack receives resource inputs as read-only mappings, so everything here reads through
+``Mapping``/``Sequence`` and never assumes ``dict``/``list``.
+
+Values unknown until apply (a preview) raise ``UnknownValueError`` when read: pulumi-policy
+v1.21.0 wraps the properties in proxies that raise on the unknown sentinel
+(sdk/python/lib/pulumi_policy/proxy.py:83-120), and turns an escaped error into one advisory
+"can't run policy ... during preview" for that policy and resource (policy.py:1012-1022; for a
+stack policy, for the whole stack, :1098-1108). So a read that decides a verdict may raise; a
+read only for context (namespace, names for messages, labels for allow-lists) goes through
+``peek``, which returns an ``Unknown`` marker instead, and the caller decides what an unknown
+means for its verdict.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, Union
+
+from pulumi_policy.proxy import UnknownValueError
 
 EMPTY: Mapping = {}
+
+
+class Unknown(NamedTuple):
+    """A value unknown until apply, read by ``peek``; ``error`` is what reading it raised."""
+    error: UnknownValueError
+
+    def __str__(self) -> str:
+        return "(unknown)"
+
+
+def peek(obj: Any, *keys: str) -> Any:
+    """Like ``get``, but an unknown value (or one under an unknown parent) comes back as an
+    ``Unknown`` instead of raising."""
+    for key in keys:
+        if isinstance(obj, Unknown):
+            return obj
+        if not isinstance(obj, Mapping):
+            return None
+        try:
+            obj = obj.get(key)
+        except UnknownValueError as e:
+            return Unknown(e)
+    return obj
+
+
+def text(value: Any, fallback: str = "") -> str:
+    """A name for a message: the value, `(unknown)`, or the fallback."""
+    return str(value) if isinstance(value, (str, Unknown)) and str(value) else fallback
 
 # Kind -> path (keys) from the resource to the pod template (an object with metadata + spec).
 # A bare Pod is its own template. `*Patch` resources (server-side apply) share their kind's path.
@@ -71,27 +109,45 @@ class Container(NamedTuple):
         return mapping(self.spec.get("securityContext"))
 
 
+ContainerSlot = tuple[str, int]   # ("containers", 0): one container, by its field and index
+
+
 class Pod(NamedTuple):
     """A located pod: who carries it, where its spec lives, and its metadata."""
     kind: str            # the carrying resource's kind (Deployment, CronJob, Pod, ...)
-    namespace: str
-    name: str
+    namespace: Union[str, Unknown]
+    name: Union[str, Unknown]
     spec_path: str       # e.g. "spec.template.spec", for messages about pod-level fields
     meta_path: str       # e.g. "spec.template.metadata"
-    metadata: Mapping    # the pod template's metadata (labels, annotations)
+    metadata: Union[Mapping, Unknown]    # the pod template's metadata (labels, annotations)
     spec: Mapping
+    # A view of the pod for checking one part at a time (see framework.evaluate): None is the
+    # whole pod, () the pod-level fields without containers, a slot that one container.
+    only: Optional[Union[tuple, ContainerSlot]] = None
 
     @property
     def ref(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
 
+    def _meta(self, key: str) -> Mapping:
+        if isinstance(self.metadata, Unknown):
+            raise self.metadata.error
+        return mapping(self.metadata.get(key))
+
     @property
     def labels(self) -> Mapping:
-        return mapping(self.metadata.get("labels"))
+        """Raises when the labels are unknown; allow-lists read them with ``label`` instead."""
+        return self._meta("labels")
+
+    def label(self, key: str) -> Any:
+        """One pod label, ``Unknown`` when it (or the labels, or the metadata) is unknown."""
+        return peek(self.metadata, "labels", key)
 
     @property
     def annotations(self) -> Mapping:
-        return mapping(self.metadata.get("annotations"))
+        """Raises when the whole annotation map is unknown; reading one unknown value raises too,
+        so read only the annotations a check needs."""
+        return self._meta("annotations")
 
     @property
     def security_context(self) -> Mapping:
@@ -107,11 +163,32 @@ class Pod(NamedTuple):
         return self.spec.get("hostUsers") is False
 
     def containers(self) -> Iterator[Container]:
-        """Init containers (incl. native sidecars), containers, then ephemeral containers."""
+        """Init containers (incl. native sidecars), containers, then ephemeral containers (in a
+        view: none, or the one container of its slot)."""
+        if self.only == ():
+            return
         for field, kind in CONTAINER_FIELDS:
-            for c in items(self.spec.get(field)):
+            if self.only is not None and self.only[0] != field:
+                continue
+            listed = items(self.spec.get(field))
+            indexes = range(len(listed)) if self.only is None else (self.only[1],)
+            for i in indexes:
+                c = listed[i]  # reads (and so raises for) only the containers in view
                 if isinstance(c, Mapping):
-                    yield Container(kind, str(c.get("name") or "?"), c)
+                    yield Container(kind, text(peek(c, "name"), "?"), c)
+
+    def views(self) -> tuple[list["Pod"], Optional[UnknownValueError]]:
+        """The pod-level view and one view per container; an unknown container list leaves its
+        containers out, with the error that says so."""
+        views, error = [self._replace(only=())], None
+        for field, _ in CONTAINER_FIELDS:
+            try:
+                count = len(items(self.spec.get(field)))
+            except UnknownValueError as e:
+                error = error or e
+                continue
+            views += [self._replace(only=(field, i)) for i in range(count)]
+        return views, error
 
     def volumes(self) -> Iterator[Mapping]:
         for v in items(self.spec.get("volumes")):
@@ -119,14 +196,14 @@ class Pod(NamedTuple):
                 yield v
 
 
-def resource_namespace(props: Mapping, default: str = "default") -> str:
-    ns = get(props, "metadata", "namespace")
-    return ns if isinstance(ns, str) and ns else default
+def resource_namespace(props: Mapping, default: str = "default") -> Union[str, Unknown]:
+    ns = peek(props, "metadata", "namespace")
+    return ns if isinstance(ns, Unknown) or (isinstance(ns, str) and ns) else default
 
 
-def resource_name(props: Mapping, fallback: str) -> str:
-    name = get(props, "metadata", "name")
-    return name if isinstance(name, str) and name else fallback
+def resource_name(props: Mapping, fallback: str) -> Union[str, Unknown]:
+    name = peek(props, "metadata", "name")
+    return name if isinstance(name, Unknown) or (isinstance(name, str) and name) else fallback
 
 
 def locate(resource_type: str, props: Mapping, fallback_name: str = "") -> Optional[Pod]:
@@ -142,12 +219,28 @@ def locate(resource_type: str, props: Mapping, fallback_name: str = "") -> Optio
     if not isinstance(spec, Mapping):
         return None
     prefix = ".".join(path)
+    metadata = peek(template, "metadata")
     return Pod(
         kind=kind,
         namespace=resource_namespace(props),
         name=resource_name(props, fallback_name),
         spec_path=f"{prefix}.spec" if prefix else "spec",
         meta_path=f"{prefix}.metadata" if prefix else "metadata",
-        metadata=mapping(template.get("metadata")),
+        metadata=metadata if isinstance(metadata, Unknown) else mapping(metadata),
         spec=spec,
     )
+
+
+def running_namespace(resource_type: str, props: Mapping, fallback_name: str = "") -> Optional[tuple[Any, str]]:
+    """(namespace, ref) of a pod-carrying resource, None for others; never raises: the namespace
+    may be ``Unknown``, and a pod template that is unknown as a whole still runs pods."""
+    kind = kind_of(resource_type)
+    path = _TEMPLATE_PATHS.get(kind)
+    if path is None:
+        return None
+    template = peek(props, *path) if path else props
+    spec = template if isinstance(template, Unknown) else peek(template, "spec")
+    if not isinstance(spec, (Mapping, Unknown)):
+        return None
+    namespace, name = resource_namespace(props), resource_name(props, fallback_name)
+    return namespace, f"{kind} {namespace}/{name}"

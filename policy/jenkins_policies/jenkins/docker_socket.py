@@ -10,8 +10,8 @@ from fnmatch import fnmatchcase
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy
 
-from ..framework import STRING_LIST, Finding, allow_schema, matching_entries, message
-from ..pods import get, locate
+from ..framework import STRING_LIST, Finding, allow_schema, evaluate, matching_entries, report_findings
+from ..pods import get, locate, peek
 
 POLICY = "jenkins-no-docker-socket"
 DESCRIPTION = "Pods must not mount the host's Docker socket through a hostPath volume."
@@ -29,7 +29,7 @@ def socket_mounts(pod, patterns):
         # A parent directory (/var/run, /run, /) exposes the socket just the same.
         parent = any(p == path or p.startswith(path.rstrip("/") + "/") for p in literal)
         if hit or parent:
-            yield Finding("", f'{pod.spec_path}.volumes["{volume.get("name")}"].hostPath '
+            yield Finding("", f'{pod.spec_path}.volumes["{peek(volume, "name")}"].hostPath '
                               f'(path "{raw}") exposes the Docker socket')
 
 
@@ -38,10 +38,10 @@ def validate(args, report):
     if pod is None:
         return
     config = args.get_config()
-    findings = list(socket_mounts(pod, list(config.get("socketPaths") or DEFAULT_PATHS)))
-    if findings and not matching_entries(config, pod):
-        for finding in findings:
-            report(message(pod, finding, POLICY), None)
+    patterns = list(config.get("socketPaths") or DEFAULT_PATHS)
+    findings, undecided = evaluate(lambda view: socket_mounts(view, patterns), pod)
+    entries = matching_entries(config, pod) if findings else []
+    report_findings(pod, findings, entries, lambda entry, finding: True, POLICY, report, undecided)
 
 
 policy = ResourceValidationPolicy(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy
 
-from ..framework import Finding, message
+from ..framework import Finding, evaluate, report_findings
 from ..pods import locate
 
 POLICY = "jenkins-image-pinned"
@@ -40,10 +40,15 @@ def validate(args, report):
     if pod is None:
         return
     require_digest = bool(args.get_config().get("requireDigest", False))
-    for c in pod.containers():
-        text = problem(c.spec.get("image"), require_digest)
-        if text:
-            report(message(pod, Finding(c.subject, text), POLICY), None)
+
+    def run(view):
+        for c in view.containers():
+            text = problem(c.spec.get("image"), require_digest)
+            if text:
+                yield Finding(c.subject, text)
+
+    findings, undecided = evaluate(run, pod)
+    report_findings(pod, findings, [], lambda entry, finding: True, POLICY, report, undecided)
 
 
 policy = ResourceValidationPolicy(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, StackValidationPolicy
 
-from ..pods import get, kind_of, mapping, resource_name, resource_namespace
+from ..pods import Unknown, kind_of, mapping, peek, resource_name, resource_namespace
 
 POLICY = "jenkins-home-protected"
 DESCRIPTION = "The JENKINS_HOME PersistentVolumeClaim must be protected against deletion."
@@ -20,16 +20,25 @@ def validate(args, report):
     if not config.get("requireProtect", True):
         return
     selector = mapping(config.get("selector") or DEFAULT_SELECTOR)
+    undecided = None
     for r in args.resources:
-        if kind_of(r.resource_type) != "PersistentVolumeClaim":
+        # protect is always known: only claims that are not protected need their labels read,
+        # and an unknown label leaves just that claim undecided, not the whole stack.
+        if kind_of(r.resource_type) != "PersistentVolumeClaim" or r.opts.protect:
             continue
-        labels = mapping(get(r.props, "metadata", "labels"))
-        if not all(labels.get(k) == v for k, v in selector.items()):
+        labels = [peek(r.props, "metadata", "labels", k) for k in selector]
+        if any(not isinstance(label, Unknown) and label != wanted
+               for label, wanted in zip(labels, selector.values())):
             continue
-        if not r.opts.protect:
-            ref = f"PersistentVolumeClaim {resource_namespace(r.props)}/{resource_name(r.props, r.name)}"
-            report(f"{ref}: JENKINS_HOME must be created with protect=True "
-                   f"(and retainOnDelete=True, which policies cannot see) ({POLICY})", r.urn)
+        unknown = next((label for label in labels if isinstance(label, Unknown)), None)
+        if unknown is not None:
+            undecided = undecided or unknown.error
+            continue
+        ref = f"PersistentVolumeClaim {resource_namespace(r.props)}/{resource_name(r.props, r.name)}"
+        report(f"{ref}: JENKINS_HOME must be created with protect=True "
+               f"(and retainOnDelete=True, which policies cannot see) ({POLICY})", r.urn)
+    if undecided is not None:  # reported next to the findings above as "can't run ... during preview"
+        raise undecided
 
 
 policy = StackValidationPolicy(

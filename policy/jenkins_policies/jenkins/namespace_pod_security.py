@@ -3,6 +3,10 @@ no weaker than `level`, unless an allow entry grants that namespace a weaker lev
 
 Pods in a namespace the stack does not declare are reported too (`requireDeclared`): nothing in
 the stack vouches for that namespace's admission level.
+
+In a preview a namespace name or label can be unknown. Each namespace is decided on its own:
+what is known is reported, and what an unknown keeps undecided is left to the engine's
+"can't run policy ... during preview" advisory (raised after the reports), never silently passed.
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from fnmatch import fnmatchcase
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, StackValidationPolicy
 
 from ..framework import STRING_LIST
-from ..pods import get, kind_of, locate, mapping
+from ..pods import Unknown, kind_of, peek, running_namespace
 
 POLICY = "jenkins-namespace-pod-security"
 DESCRIPTION = "Namespaces that run pods must enforce a Pod Security level no weaker than required."
@@ -32,31 +36,48 @@ def floor_for(namespace, config):
 
 def validate(args, report):
     config = args.get_config()
-    declared = {}     # namespace name -> (urn, labels)
+    declared = {}     # namespace name -> (urn, enforce level, possibly Unknown)
+    unnamed = None    # a declared Namespace whose name is unknown
     running = {}      # namespace name -> first pod-carrying resource (urn, ref)
+    undecided = None  # the first unknown that kept a namespace from being decided
     for r in args.resources:
         if kind_of(r.resource_type) == "Namespace":
-            name = get(r.props, "metadata", "name") or r.name
-            declared[name] = (r.urn, mapping(get(r.props, "metadata", "labels")))
+            name = peek(r.props, "metadata", "name") or r.name
+            if isinstance(name, Unknown):
+                unnamed = unnamed or name
+                continue
+            declared[name] = (r.urn, peek(r.props, "metadata", "labels", ENFORCE))
             continue
-        pod = locate(r.resource_type, r.props, r.name)
-        if pod is not None:
-            running.setdefault(pod.namespace, (r.urn, pod.ref))
+        located = running_namespace(r.resource_type, r.props, r.name)
+        if located is None:
+            continue
+        namespace, ref = located
+        if isinstance(namespace, Unknown):
+            undecided = undecided or namespace.error  # which namespace's label applies is unknown
+            continue
+        running.setdefault(namespace, (r.urn, ref))
     for namespace, (pod_urn, pod_ref) in sorted(running.items()):
         floor, _ = floor_for(namespace, config)
         if namespace not in declared:
-            if config.get("requireDeclared", True):
-                report(f'Namespace {namespace}: runs pods ({pod_ref}) but is not declared in the stack, '
-                       f'so its {ENFORCE} label cannot be checked (needs >= {floor}) ({POLICY})', pod_urn)
+            if not config.get("requireDeclared", True):
+                continue
+            if unnamed is not None:  # it may be the Namespace whose name is unknown
+                undecided = undecided or unnamed.error
+                continue
+            report(f'Namespace {namespace}: runs pods ({pod_ref}) but is not declared in the stack, '
+                   f'so its {ENFORCE} label cannot be checked (needs >= {floor}) ({POLICY})', pod_urn)
             continue
-        urn, labels = declared[namespace]
-        level = labels.get(ENFORCE)
-        if level not in RANK:
+        urn, level = declared[namespace]
+        if isinstance(level, Unknown):
+            undecided = undecided or level.error
+        elif level not in RANK:
             report(f'Namespace {namespace}: metadata.labels["{ENFORCE}"] is missing or invalid '
                    f'({level!r}); it must be at least "{floor}" ({POLICY})', urn)
         elif RANK[level] < RANK[floor]:
             report(f'Namespace {namespace}: metadata.labels["{ENFORCE}"]="{level}" is weaker than '
                    f'the required "{floor}" ({POLICY})', urn)
+    if undecided is not None:
+        raise undecided
 
 
 policy = StackValidationPolicy(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy
 
-from ..framework import Finding, message, quoted
+from ..framework import Finding, evaluate, quoted, report_findings
 from ..pods import get, locate, mapping
 
 POLICY = "jenkins-container-resources"
@@ -22,15 +22,19 @@ def validate(args, report):
     config = args.get_config()
     wanted = {"requests": list(config.get("requests", ["cpu", "memory"])),
               "limits": list(config.get("limits", ["memory"]))}
-    for c in pod.containers():
-        if c.kind == "ephemeralContainer":
-            continue
-        for section, names in wanted.items():
-            declared = mapping(get(c.spec, "resources", section))
-            missing = [n for n in names if declared.get(n) in (None, "")]
-            if missing:
-                text = f"resources.{section} must set {quoted(missing)}"
-                report(message(pod, Finding(c.subject, text), POLICY), None)
+
+    def run(view):
+        for c in view.containers():
+            if c.kind == "ephemeralContainer":
+                continue
+            for section, names in wanted.items():
+                declared = mapping(get(c.spec, "resources", section))
+                missing = [n for n in names if declared.get(n) in (None, "")]
+                if missing:
+                    yield Finding(c.subject, f"resources.{section} must set {quoted(missing)}")
+
+    findings, undecided = evaluate(run, pod)
+    report_findings(pod, findings, [], lambda entry, finding: True, POLICY, report, undecided)
 
 
 policy = ResourceValidationPolicy(

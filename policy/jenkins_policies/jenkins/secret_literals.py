@@ -11,7 +11,7 @@ import re
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ResourceValidationPolicy
 
-from ..framework import STRING_LIST, Finding, message
+from ..framework import STRING_LIST, Finding, evaluate, report_findings
 from ..pods import items, kind_of, locate, mapping, resource_name, resource_namespace
 
 POLICY = "jenkins-no-secret-literals"
@@ -48,20 +48,27 @@ def validate(args, report):
     if kind_of(args.resource_type) == "ConfigMap":
         ref = f"ConfigMap {resource_namespace(args.props)}/{resource_name(args.props, args.name)}"
         for section in ("data", "binaryData"):
-            for key, value in mapping(args.props.get(section)).items():
-                if flagged(key) and (section == "binaryData" or is_literal(value)):
+            values = mapping(args.props.get(section))
+            # Keys decide; a value is read (and may be unknown) only under a flagged key.
+            for key in [k for k in values if flagged(k)]:
+                if section == "binaryData" or is_literal(values[key]):
                     report(f'{ref}: {section}["{key}"] looks like a secret; put it in a Secret '
                            f"({POLICY})", None)
         return
     pod = locate(args.resource_type, args.props, args.name)
     if pod is None:
         return
-    for c in pod.containers():
-        for env in items(c.spec.get("env")):
-            name = env.get("name") or ""
-            if flagged(name) and is_literal(env.get("value")):
-                text = f'env "{name}" has a literal value; use valueFrom.secretKeyRef or a mounted file'
-                report(message(pod, Finding(c.subject, text), POLICY), None)
+
+    def run(view):
+        for c in view.containers():
+            for env in items(c.spec.get("env")):
+                name = env.get("name") or ""
+                if flagged(name) and is_literal(env.get("value")):
+                    text = f'env "{name}" has a literal value; use valueFrom.secretKeyRef or a mounted file'
+                    yield Finding(c.subject, text)
+
+    findings, undecided = evaluate(run, pod)
+    report_findings(pod, findings, [], lambda entry, finding: True, POLICY, report, undecided)
 
 
 policy = ResourceValidationPolicy(

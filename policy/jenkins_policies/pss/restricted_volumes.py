@@ -1,6 +1,7 @@
 """restricted/restrictedVolumes: only configMap, csi, downwardAPI, emptyDir, ephemeral, image,
 persistentVolumeClaim, projected and secret volumes (overrides baseline hostPathVolumes)."""
 from ..framework import STRING_LIST, Finding
+from ..pods import peek
 
 ID, LEVEL, POLICY = "restrictedVolumes", "restricted", "pss-restricted-volumes"
 DESCRIPTION = "Only ephemeral, projected and claim-backed volume types are allowed (Pod Security restricted)."
@@ -14,10 +15,11 @@ ALLOW_TAG = ("volumeTypes", {**STRING_LIST, "description": "exempt only these vo
 
 def check(pod):
     for volume in pod.volumes():
-        sources = [k for k, v in volume.items() if k != "name" and v is not None]
+        # The name is only for the message: an unknown name must not stop the check.
+        sources = [k for k in volume if k != "name" and volume[k] is not None]
         # No source at all: the API server defaults the volume to emptyDir (SetDefaults_Volume).
         if not sources or any(k in ALLOWED for k in sources):
             continue
         kind = sources[0]
-        yield Finding("", f'{pod.spec_path}.volumes["{volume.get("name")}"] of type {kind} '
+        yield Finding("", f'{pod.spec_path}.volumes["{peek(volume, "name")}"] of type {kind} '
                           "is not allowed", kind)
