@@ -438,7 +438,9 @@ class PolicyPackSession:
         urn = "::".join(parts[:4])
         known = providers.get(urn)
         properties = _struct(known.properties, known.secret_keys) if known else _struct({})
-        return analyzer_pb2.AnalyzerProviderResource(type=parts[2], urn=urn, name=parts[3], properties=properties)
+        # The resource's own type, not the URN's parent-qualified one (`...$pulumi:providers:x`).
+        type_ = known.type if known else parts[2].rsplit("$", 1)[-1]
+        return analyzer_pb2.AnalyzerProviderResource(type=type_, urn=urn, name=parts[3], properties=properties)
 
     def check(self, resources: list[PolicyResource], config_file: Optional[Path]) -> list[PolicyViolation]:
         """Configure from `config_file`, analyze every resource and the stack. A running session
