@@ -60,6 +60,7 @@ def test_secret_inputs_are_checked_as_the_kubernetes_provider_does(prod):
     assert "stringData" not in checked and is_secret(checked["data"])
     assert checked["data"]["value"]["password"] == base64.b64encode(password.encode()).decode()
     assert checked["data"]["value"]["username"] == base64.b64encode(b"admin").decode()
+    assert admin.outputs == checked  # what the provider returns, and AnalyzeStack gets
     # Unknown: not normalized, stringData stays and is marked secret.
     previewed = preview.find(":Secret", "admin").checked_inputs
     assert "data" not in previewed and previewed["stringData"] == {
