@@ -500,6 +500,7 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
                     urn=urn, type=f"pulumi:providers:{package}", name=urn.rsplit("::", 1)[1], parent="",
                     custom=True, protect=False, retain_on_delete=False, depends_on=[], provider="",
                     raw_inputs=inputs, checked_inputs=inputs, outputs=inputs))
+                # A provider not yet created has the unknown ID in a preview (providers/registry.go:81).
                 default_providers[key] = f"{urn}::{UNKNOWN if preview else 'default-provider-id'}"
             return default_providers[key]
 
