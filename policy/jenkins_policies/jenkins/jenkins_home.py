@@ -1,7 +1,8 @@
 """Stack policy: the JENKINS_HOME PersistentVolumeClaim is `protect`ed.
 
-The Analyzer protocol carries the `protect` resource option but not `retainOnDelete`, so the
-pack can check only protect (the program sets both; retainOnDelete is covered by the program's
+The Analyzer protocol carries the `protect` resource option but not `retainOnDelete`
+(pulumi/pulumi proto/pulumi/analyzer.proto:137-154 AnalyzerResourceOptions, and
+pkg/resource/plugin/analyzer_plugin.go:737-764, @1b5949891b3c), so the pack can check only protect (the program sets both; retainOnDelete is covered by the program's
 own tests). A PVC is JENKINS_HOME when its labels match `selector` (matchLabels semantics).
 """
 from __future__ import annotations
