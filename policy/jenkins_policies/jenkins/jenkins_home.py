@@ -2,8 +2,8 @@
 
 The Analyzer protocol carries the `protect` resource option but not `retainOnDelete`
 (pulumi/pulumi proto/pulumi/analyzer.proto:137-154 AnalyzerResourceOptions, and
-pkg/resource/plugin/analyzer_plugin.go:737-764, @1b5949891b3c), so the pack can check only protect (the program sets both; retainOnDelete is covered by the program's
-own tests). A PVC is JENKINS_HOME when its labels match `selector` (matchLabels semantics).
+pkg/resource/plugin/analyzer_plugin.go:737-764, @1b5949891b3c), so the pack can check only
+protect (the program sets both; retainOnDelete is covered by the program's own tests). A PVC is JENKINS_HOME when its labels match `selector` (matchLabels semantics).
 """
 from __future__ import annotations
 
