@@ -9,8 +9,9 @@ import pulumi
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from . import defaults
+from .config_network import AgentEgressConfig, ExposureConfig
 from .config_types import (
-    DnsLabel, DnsName, JenkinsLabel, Model, OptionalStorageClass, PinnedImage, ResourcesConfig, StorageSize,
+    DnsLabel, JenkinsLabel, Model, OptionalStorageClass, PinnedImage, ResourcesConfig, StorageSize,
 )
 from .plugin_lock import extra_plugin_problem, load_lock
 from .pools import POOL_CONFIGS, POOL_TYPES
@@ -45,20 +46,6 @@ class ControllerConfig(Model):
                         Annotated[str, Field(pattern=r"^[0-9][A-Za-z0-9._-]*$")]] = {}
 
 
-class IngressConfig(Model):
-    host: DnsName
-    class_name: Optional[DnsLabel] = None
-    tls_secret_name: Optional[DnsName] = None
-    # Namespace of the ingress controller: the only one let through to 8080 besides agents.
-    controller_namespace: DnsLabel = "ingress-nginx"
-
-
-class ExposureConfig(Model):
-    ingress: Optional[IngressConfig] = None
-    # Namespaces (besides agents and the ingress controller) whose pods may reach the web UI/API.
-    allow_from_namespaces: tuple[DnsLabel, ...] = ()
-
-
 class KubernetesProviderConfig(Model):
     context: Optional[Annotated[str, Field(min_length=1)]] = None
     # Render manifests to this directory instead of applying them: `pulumi up` with no cluster.
@@ -81,7 +68,22 @@ class StackConfig(Model):
     exposure: ExposureConfig = ExposureConfig()
     kubernetes: KubernetesProviderConfig = KubernetesProviderConfig()
     network_policies: bool = True
+    agent_egress: Optional[AgentEgressConfig] = Field(
+        None, validate_default=True,
+        description="Egress limits for every pool namespace (defaults: DNS, the controller, the internet "
+                    "outside private ranges); needs networkPolicies.")
     pools: tuple[PoolUnion, ...] = ()
+
+    @field_validator("agent_egress")
+    @classmethod
+    def _egress_needs_policies(cls, value, info):
+        if value is not None and info.data.get("network_policies") is False:
+            raise ValueError("has no effect with networkPolicies: false (which turns every NetworkPolicy off)")
+        return value
+
+    @property
+    def effective_agent_egress(self) -> AgentEgressConfig:
+        return self.agent_egress or AgentEgressConfig()
 
     @field_validator("pools")
     @classmethod

@@ -79,16 +79,27 @@ class JenkinsController(pulumi.ComponentResource):
             data={"jenkins.yaml": files.casc_yaml, "plugins.txt": files.plugin_list},
             opts=child,
         )
+        # serviceName names the Service "responsible for the network identity of the set" (API field
+        # doc, pulumi-kubernetes 4.34.2 sdk pulumi_kubernetes/apps/v1/_inputs.py:3307); only a
+        # headless Service gets per-pod DNS records. Clients keep the ClusterIP Service `jenkins`
+        # below, which every ingress controller can route to.
+        governing = k8s.core.v1.Service(
+            "governing",
+            metadata=meta(endpoints.governing_service),
+            spec={"clusterIP": "None", "selector": selector,
+                  "ports": [{"name": "http", "port": defaults.HTTP_PORT, "targetPort": "http"}]},
+            opts=child,
+        )
         k8s.apps.v1.StatefulSet(
             "jenkins",
             metadata=meta("jenkins"),
             spec={
-                "serviceName": endpoints.http_service,
+                "serviceName": endpoints.governing_service,
                 "replicas": 1,
                 "selector": {"matchLabels": selector},
                 "template": pod_template(controller, merged, files, secret_files, service_account.metadata.name),
             },
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[home])),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[home, governing])),
         )
 
         k8s.core.v1.Service(
@@ -98,19 +109,16 @@ class JenkinsController(pulumi.ComponentResource):
                   "ports": [{"name": "http", "port": defaults.HTTP_PORT, "targetPort": "http"}]},
             opts=child,
         )
-        k8s.core.v1.Service(
-            "agent",
-            metadata=meta(endpoints.agent_service),
-            spec={"type": "ClusterIP", "selector": selector,
-                  "ports": [{"name": "agent", "port": defaults.AGENT_PORT, "targetPort": "agent"}]},
-            opts=child,
-        )
 
         ingress = config.exposure.ingress
         if ingress is not None:
+            if not ingress.serves_tls:
+                pulumi.log.warn(
+                    f"jenkins:exposure.ingress.tls is disabled: {ingress.host} serves plain HTTP, so "
+                    "passwords, API tokens and session cookies cross the network in clear text", resource=self)
             k8s.networking.v1.Ingress(
                 "ingress",
-                metadata=meta("jenkins"),
+                metadata=meta("jenkins", annotations=ingress.all_annotations() or None),
                 spec={
                     "ingressClassName": ingress.class_name,
                     "rules": [{"host": ingress.host, "http": {"paths": [{
@@ -118,8 +126,11 @@ class JenkinsController(pulumi.ComponentResource):
                         "backend": {"service": {"name": endpoints.http_service,
                                                 "port": {"number": defaults.HTTP_PORT}}},
                     }]}}],
-                    "tls": ([{"hosts": [ingress.host], "secretName": ingress.tls_secret_name}]
-                            if ingress.tls_secret_name else None),
+                    # cert-manager's ingress-shim issues a certificate only for a tls entry with
+                    # hosts and secretName (cert-manager v1.21.1 (24e3319)
+                    # pkg/controller/certificate-shim/sync.go:257-265).
+                    "tls": ([{"hosts": [ingress.host], "secretName": ingress.secret_name}]
+                            if ingress.serves_tls else None),
                 },
                 opts=child,
             )
@@ -131,7 +142,7 @@ class JenkinsController(pulumi.ComponentResource):
             k8s.networking.v1.NetworkPolicy(
                 "controller-ingress",
                 metadata=meta("jenkins-controller"),
-                spec=controller_network_policy(selector, web_clients, merged.agent_namespaces),
+                spec=controller_network_policy(selector, web_clients),
                 opts=child,
             )
 
@@ -148,13 +159,10 @@ def _from_namespaces(names: Sequence[str]) -> list[dict]:
             for name in dict.fromkeys(names)]
 
 
-def controller_network_policy(selector: dict, web_clients: Sequence[str], agent_namespaces: Sequence[str]) -> dict:
-    """8080 for the controller's clients and agents, 50000 for agents only; nothing else gets in."""
+def controller_network_policy(selector: dict, web_clients: Sequence[str]) -> dict:
+    """8080 (web UI, API, agents' WebSocket) for the controller's clients and agents; nothing else gets in."""
     rules = []
     if web_clients:
         rules.append({"from": _from_namespaces(web_clients),
                       "ports": [{"protocol": "TCP", "port": defaults.HTTP_PORT}]})
-    if agent_namespaces:
-        rules.append({"from": _from_namespaces(agent_namespaces),
-                      "ports": [{"protocol": "TCP", "port": defaults.AGENT_PORT}]})
     return {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"], "ingress": rules}

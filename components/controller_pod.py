@@ -16,7 +16,7 @@ from .pod_security import restricted_container_context, restricted_pod_context
 from .pools.base import ControllerNeeds, SecretFile, combine
 
 CASC_CONFIG_MAP = "jenkins-casc"
-SELECTOR = {labels.NAME: "jenkins", labels.COMPONENT: "controller"}
+SELECTOR = dict(labels.CONTROLLER_SELECTOR)
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,13 @@ def merge_controller_document(controller, endpoints: Endpoints, admin_password_f
 def java_opts(extra: Sequence[str]) -> str:
     return " ".join([
         "-Djenkins.install.runSetupWizard=false",
+        # JCasC's slaveAgentPort: -1 is applied inside the init reactor, before the constructor opens
+        # the listener (jenkinsci/jenkins jenkins-2.568.2 Jenkins.java:985-989 then :1008; JCasC 2117
+        # ConfigurationAsCode.java:386 runs after SYSTEM_CONFIG_LOADED). This property makes -1 the
+        # starting value as well (Jenkins.java:652-655), so no JCasC gap reopens the port the image
+        # would otherwise give it: 50000 from JENKINS_SLAVE_AGENT_PORT, unless JAVA_OPTS names the
+        # property (jenkinsci/docker 2.568.2 (53f5d61) jenkins.sh:33-36, debian/Dockerfile:98,103).
+        f"-Djenkins.model.Jenkins.slaveAgentPort={defaults.AGENT_LISTENER_DISABLED}",
         "-XX:+UseContainerSupport",
         "-XX:MaxRAMPercentage=75.0",
         *extra,
@@ -141,10 +148,7 @@ def jenkins_container(controller, merged: MergedNeeds) -> dict:
             {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
             *merged.env,
         ],
-        "ports": [
-            {"name": "http", "containerPort": defaults.HTTP_PORT},
-            {"name": "agent", "containerPort": defaults.AGENT_PORT},
-        ],
+        "ports": [{"name": "http", "containerPort": defaults.HTTP_PORT}],
         "startupProbe": defaults.STARTUP_PROBE,
         "livenessProbe": defaults.LIVENESS_PROBE,
         "readinessProbe": defaults.READINESS_PROBE,

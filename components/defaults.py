@@ -44,7 +44,11 @@ PLUGIN_INSTALL_JAVA_OPTS = "-Xmx1g"
 PLUGIN_INSTALL_RESOURCES = resources("100m", "1536Mi", "1", "1536Mi")
 
 HTTP_PORT = 8080
-AGENT_PORT = 50000
+# Jenkins' TCP agent listener, off: every connector here speaks WebSocket over HTTP_PORT.
+# jenkinsci/jenkins jenkins-2.568.2 (41a9ef0) core/src/main/java/jenkins/model/Jenkins.java:648-652
+# ("0 for random, -1 to disable"; the field defaults to 0, a random port, when nothing sets it)
+# and :1251-1261 (launchTcpSlaveAgentListener opens no socket for -1).
+AGENT_LISTENER_DISABLED = -1
 DIND_PORT = 2376
 DOCKER_HOST_TCP_PORT = 2375
 

@@ -48,7 +48,7 @@ def controller_document(*, admin_user: str, admin_password_ref: str, url: str, s
             "numExecutors": executors,
             "mode": "EXCLUSIVE" if executors else "NORMAL",
             "labelString": label_string,
-            "slaveAgentPort": defaults.AGENT_PORT,
+            "slaveAgentPort": defaults.AGENT_LISTENER_DISABLED,
             "disableRememberMe": True,
             "securityRealm": {"local": {
                 "allowsSignup": False,

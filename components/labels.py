@@ -17,6 +17,9 @@ PSA_VERSION = "v1.30"
 
 NAMESPACE_NAME = "kubernetes.io/metadata.name"
 
+# The controller's pods, as Services and NetworkPolicies select them.
+CONTROLLER_SELECTOR = {NAME: "jenkins", COMPONENT: "controller"}
+
 
 def common(component: str, instance: str) -> dict[str, str]:
     return {NAME: "jenkins", COMPONENT: component, INSTANCE: instance, MANAGED_BY: "pulumi"}

@@ -11,6 +11,7 @@ from .config import StackConfig
 from .controller import JenkinsController
 from .credentials import JenkinsCredentials
 from .endpoints import Endpoints
+from .network_policies import agent_egress_policy
 from .pools import POOL_TYPES
 from .pools.base import PoolContext
 
@@ -51,9 +52,11 @@ class JenkinsPlatform(pulumi.ComponentResource):
             "credentials", namespace=namespace.metadata.name, admin_user=config.controller.admin_user,
             k8s_provider=provider, opts=pulumi.ResourceOptions(parent=self))
 
-        context = PoolContext(endpoints=endpoints, environment=config.environment,
-                              k8s_provider=provider, controller_namespace=namespace.metadata.name,
-                              network_policies=config.network_policies)
+        context = PoolContext(
+            endpoints=endpoints, environment=config.environment, k8s_provider=provider,
+            controller_namespace=namespace.metadata.name, network_policies=config.network_policies,
+            agent_egress=(agent_egress_policy(config.effective_agent_egress, endpoints.namespace)
+                          if config.network_policies else None))
         pools = [POOL_TYPES[pool.type][1](pool, context, opts=pulumi.ResourceOptions(parent=self))
                  for pool in config.pools]
 

@@ -29,7 +29,7 @@ K8S_POOL = {"name": "k8s", "type": "kubernetes", "templates": [{"name": "default
     ({"jenkins:pools": [{**K8S_POOL, "templates": [{"name": "a", "labels": []}]}]},
      "jenkins:pools[0].templates[0].labels"),
     ({"jenkins:kubernetes": {"context": "kind", "renderYamlToDirectory": "out"}}, "jenkins:kubernetes"),
-    ({"jenkins:exposure": {"ingress": {"host": "not a host"}}}, "jenkins:exposure.ingress.host"),
+    ({"jenkins:exposure": {"ingress": {"host": "not a host", "tls": "disabled"}}}, "jenkins:exposure.ingress.host"),
 ])
 def test_bad_value_is_one_line_naming_the_key_and_registers_nothing(config, key):
     synthesis = synth_config({**minimal_config(), **config})

@@ -105,9 +105,10 @@ def test_a_config_change_rolls_the_pod():
 def test_services_and_optional_ingress():
     plain = synth_config(minimal_config())
     ports = {r.name: r.inputs["spec"]["ports"][0]["port"] for r in plain.records if r.type.endswith(":Service")}
-    assert ports == {"http": 8080, "agent": 50000}
+    assert ports == {"http": 8080, "governing": 8080}
     assert not [r for r in plain.records if r.type.endswith(":Ingress")]
-    exposed = synth_config(minimal_config(exposure={"ingress": {"host": "ci.example.org", "tlsSecretName": "ci-tls"}}))
+    exposed = synth_config(minimal_config(exposure={"ingress": {"host": "ci.example.org", "tls": "existing-secret",
+                                                                "tlsSecretName": "ci-tls"}}))
     ingress = exposed.find(":Ingress", "ingress").inputs["spec"]
     assert ingress["rules"][0]["host"] == "ci.example.org"
     assert exposed.outputs["url"] == "https://ci.example.org/"

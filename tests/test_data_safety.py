@@ -28,7 +28,8 @@ def variants() -> dict[str, dict]:
     out["all-pools"] = minimal_config(pools=list(SAMPLES.values()))
     out["bigger"] = minimal_config(controller={"storage": {"size": "200Gi"}, "resources": {
         "requests": {"cpu": "4", "memory": "8Gi"}, "limits": {"cpu": "8", "memory": "16Gi"}}})
-    out["exposed"] = minimal_config(exposure={"ingress": {"host": "ci.example.org", "tlsSecretName": "tls"}})
+    out["exposed"] = minimal_config(exposure={"ingress": {"host": "ci.example.org", "tls": "existing-secret",
+                                                           "tlsSecretName": "tls"}})
     return out
 
 

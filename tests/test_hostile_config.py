@@ -22,7 +22,7 @@ BASE = {
     "controller": {"storage": {"size": "10Gi", "protect": True},
                    "resources": {"requests": {"cpu": "500m", "memory": "1Gi"},
                                  "limits": {"cpu": "1", "memory": "2Gi"}}},
-    "exposure": {"ingress": {"host": "ci.example.org"}},
+    "exposure": {"ingress": {"host": "ci.example.org", "tls": "existing-secret", "tlsSecretName": "ci-tls"}},
     "pools": [POOL],
 }
 
@@ -37,6 +37,8 @@ BAD_VALUES = {
     ("controller", "image"): ["jenkins/jenkins", "jenkins/jenkins:latest", "Jenkins:1", "", 3],
     ("controller", "adminUser"): ["", "Admin User", "a" * 64],
     ("exposure", "ingress", "host"): ["", "not a host", "-a.example", "a..b", 42],
+    ("exposure", "ingress", "tls"): ["", "off", False, None, "letsencrypt"],
+    ("exposure", "ingress", "tlsSecretName"): ["", "Not_A_Secret", 7],
     ("pools", 0, "name"): ["", "K8s", "a" * 21, "1pool", "pool_1", None],
     ("pools", 0, "containerCap"): [0, -5, 100000, "many"],
     ("pools", 0, "templates"): [[], "default", None],
@@ -166,7 +168,7 @@ valid_config = st.builds(
         "controller": {"storage": {"size": f"{size}Gi", "protect": protect},
                        "resources": {"requests": {"cpu": f"{cpu}m", "memory": "1Gi"},
                                      "limits": {"cpu": f"{cpu * 2}m", "memory": "2Gi"}}},
-        "exposure": {"ingress": {"host": ingress}} if ingress else {},
+        "exposure": {"ingress": {"host": ingress, "tls": "disabled"}} if ingress else {},
         "pools": pools,
     },
     namespace=st.from_regex(r"[a-z][a-z0-9-]{0,20}[a-z0-9]", fullmatch=True),

@@ -49,7 +49,7 @@ ALL_CONNECTORS = [template("attach", "attach"), template("ssh", "ssh"), template
 # Every option that changes JCasC, at least once.
 VARIANTS = {
     "no-pools": {},
-    "exposed": {"exposure": {"ingress": {"host": "ci.example.org"}}},
+    "exposed": {"exposure": {"ingress": {"host": "ci.example.org", "tls": "existing-secret", "tlsSecretName": "ci-tls"}}},
     "admin-and-message": {"controller": {"adminUser": "root-admin", "systemMessage": "a message: with 'quotes'"}},
     "controller-socket": {"pools": [{"name": "onmaster", "type": "controller", "labels": ["a", "b"], "executors": 4}]},
     "controller-tcp": {"pools": [{"name": "onmaster", "type": "controller", "labels": ["a"],
@@ -76,7 +76,7 @@ VARIANTS = {
         {"name": "plain", "labels": ["k8s"]},
         {"name": "tools", "labels": ["build", "tools"], "instanceCap": 1, "idleMinutes": 30,
          "containers": [{"name": "buildkit", "image": "moby/buildkit:v0.32.2-rootless"}]}]}]},
-    "everything": {"exposure": {"ingress": {"host": "ci.example.org"}}, "pools": [
+    "everything": {"exposure": {"ingress": {"host": "ci.example.org", "tls": "disabled"}}, "pools": [
         {"name": "onmaster", "type": "controller", "labels": ["m"]},
         {"name": "docker", "type": "docker-cloud", "inboundUrl": NODE_URL, "templates": ALL_CONNECTORS},
         {"name": "dind", "type": "docker-cloud-dind", "daemon": {"replicas": 2}, "templates": ALL_CONNECTORS},
@@ -135,7 +135,8 @@ swarm_pool = st.builds(
 @given(st.lists(st.one_of(docker_pool, swarm_pool), min_size=1, max_size=3, unique_by=lambda p: p["name"]),
        st.booleans())
 def test_generated_docker_and_swarm_pools_conform(pools, exposed):
-    extra = {"exposure": {"ingress": {"host": "ci.example.org"}}} if exposed else {}
+    extra = ({"exposure": {"ingress": {"host": "ci.example.org", "tls": "existing-secret", "tlsSecretName": "ci-tls"}}}
+             if exposed else {})
     conforming_document(minimal_config(pools=pools, **extra))
 
 

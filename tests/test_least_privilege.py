@@ -84,7 +84,8 @@ def test_controller_ports_open_only_to_its_agents_and_clients(case):
     agent_namespaces = {pool["namespace"] for pool in synthesis.outputs.get("pools", {}).values()
                         if pool["namespace"] != namespace}
     by_port = {rule["ports"][0]["port"]: source_namespaces(rule) for rule in policy["spec"]["ingress"]}
-    assert by_port.get(50000, set()) == agent_namespaces
+    # Agents connect over WebSocket on 8080: no other port is let in.
+    assert set(by_port) <= {8080}
     ingress = config.get("jenkins:exposure", {}).get("ingress")
     clients = agent_namespaces | ({ingress.get("controllerNamespace", "ingress-nginx")} if ingress else set())
     assert by_port.get(8080, set()) == clients
@@ -101,7 +102,8 @@ def test_every_dind_daemon_is_reachable_only_from_jenkins(case):
             continue
         labels = pod["metadata"]["labels"]
         covering = [p for p in policies if p["metadata"]["namespace"] == record.inputs["metadata"]["namespace"]
-                    and all(labels.get(k) == v for k, v in p["spec"]["podSelector"]["matchLabels"].items())]
+                    and "Ingress" in p["spec"]["policyTypes"]
+                    and all(labels.get(k) == v for k, v in p["spec"]["podSelector"].get("matchLabels", {}).items())]
         assert covering, f"{record.name}: no NetworkPolicy selects the DinD pod"
         for policy in covering:
             for rule in policy["spec"]["ingress"]:

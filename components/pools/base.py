@@ -46,7 +46,7 @@ class ControllerNeeds:
     secret_files: tuple[SecretFile, ...] = ()
     pod_labels: Mapping[str, str] = field(default_factory=dict)
     supplemental_groups: tuple[int, ...] = ()
-    # Namespaces whose pods connect back to the controller (8080 and 50000).
+    # Namespaces whose pods connect back to the controller (8080: HTTP and WebSocket).
     agent_namespaces: tuple[str, ...] = ()
     # Set when the controller pod itself must mount a host path: why, for the preview warning.
     host_access_reason: Optional[str] = None
@@ -70,6 +70,8 @@ class PoolContext:
     k8s_provider: k8s.Provider
     controller_namespace: pulumi.Output  # the Namespace's name, so Secrets wait for it
     network_policies: bool = True
+    # The egress NetworkPolicy spec every pool namespace gets; None when network policies are off.
+    agent_egress: Optional[Mapping[str, Any]] = None
 
 
 # One type token for every pool type: a child's URN holds its parent's type, so with a token per
@@ -111,8 +113,9 @@ class AgentPool(pulumi.ComponentResource):
         return {**labels.common(component, self.config.name), labels.POOL: self.config.name}
 
     def create_namespace(self, enforce: str) -> pulumi.Output:
-        """A namespace of the pool's own, labelled with the Pod Security level its pods need;
-        sets `self.namespace` (plain text, for outputs) and returns the Output (for dependencies)."""
+        """A namespace of the pool's own, labelled with the Pod Security level its pods need, whose
+        pods may open connections only where the agent egress policy allows; sets `self.namespace`
+        (plain text, for outputs) and returns the Output (for dependencies)."""
         name = self.namespace = self.context.endpoints.pool_namespace(self.config.name)
         namespace = k8s.core.v1.Namespace(
             self.child_name("namespace"),
@@ -122,7 +125,19 @@ class AgentPool(pulumi.ComponentResource):
             ),
             opts=self.child_opts(),
         )
+        if self.context.agent_egress is not None:
+            self.register_network_policy("egress", namespace.metadata.name, dict(self.context.agent_egress))
         return namespace.metadata.name
+
+    def register_network_policy(self, name: str, namespace: pulumi.Input[str], spec: dict) -> None:
+        """A NetworkPolicy `<pool>-<name>` in the pool's namespace (callers check network_policies)."""
+        k8s.networking.v1.NetworkPolicy(
+            self.child_name(name),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{self.config.name}-{name}", namespace=namespace,
+                                                labels=self.pool_labels("network-policy")),
+            spec=spec,
+            opts=self.child_opts(),
+        )
 
     def outputs(self) -> dict:
         return {"type": self.TYPE, "namespace": self.namespace, "labels": list(self.agent_labels)}

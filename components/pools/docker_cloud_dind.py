@@ -202,7 +202,7 @@ class DockerCloudDindPool(AgentPool):
             opts=self.child_opts(depends_on=[server_secret, service]),
         )
 
-        controller_selector = {labels.NAME: "jenkins", labels.COMPONENT: "controller"}
+        controller_selector = dict(labels.CONTROLLER_SELECTOR)
         if context.network_policies:
             k8s.networking.v1.NetworkPolicy(
                 self.child_name("dind-ingress"),

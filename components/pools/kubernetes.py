@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from .. import defaults
 from ..jcasc import to_yaml
+from ..network_policies import deny_ingress_policy
 from ..config_types import DnsLabel, JenkinsLabel, Model, PinnedImage, ResourcesConfig
 from ..pod_security import restricted_container_context, restricted_pod_context
 from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext
@@ -147,6 +148,10 @@ class KubernetesPool(AgentPool):
                                               namespace=endpoints.namespace)],
             opts=self.child_opts(),
         )
+        if context.network_policies:
+            # The plugin reaches its pods through the API server (exec, logs) and the agents dial
+            # out over WebSocket: nothing needs to open a connection to a build pod.
+            self.register_network_policy("deny-ingress", namespace, deny_ingress_policy({}))
         self.agent_labels = tuple(label for t in config.templates for label in t.labels)
         self.needs = ControllerNeeds(
             plugins=("kubernetes",),

@@ -28,6 +28,7 @@ from pydantic import Field
 from .. import defaults, labels
 from ..config_types import Executors, JenkinsLabel, PinnedImage, Replicas, ResourcesConfig
 from ..jcasc import secret_ref
+from ..network_policies import deny_ingress_policy
 from ..pod_security import restricted_container_context, restricted_pod_context
 from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext, SecretFile
 
@@ -206,12 +207,6 @@ def statefulset_spec(config: SwarmClientConfig, *, spec: dict, pod_labels: dict,
     return body
 
 
-def deny_ingress_policy(pool_name: str) -> dict:
-    """Swarm clients dial out; nothing needs to reach them."""
-    return {"podSelector": {"matchLabels": selector_labels(pool_name)}, "policyTypes": ["Ingress"],
-            "ingress": []}
-
-
 # ---------------------------------------------------------------- resources, shared by swarm pools
 
 @dataclass(frozen=True)
@@ -280,13 +275,8 @@ def register_workload(pool: AgentPool, namespace: pulumi.Input[str], *, spec: di
     )
     if not pool.context.network_policies:
         return
-    k8s.networking.v1.NetworkPolicy(
-        pool.child_name("deny-ingress"),
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{config.name}-deny-ingress", namespace=namespace,
-                                            labels=pool.pool_labels("network-policy")),
-        spec=deny_ingress_policy(config.name),
-        opts=pool.child_opts(),
-    )
+    # Swarm clients dial out; nothing needs to reach them.
+    pool.register_network_policy("deny-ingress", namespace, deny_ingress_policy(selector_labels(config.name)))
 
 
 def controller_needs(login: SwarmLogin, namespace: str, plugins: tuple[str, ...] = ("swarm",)) -> ControllerNeeds:
