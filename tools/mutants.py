@@ -1,0 +1,108 @@
+"""python -m tools.mutants [--only ID,...] [--jobs N] [--keep-golden]: does the suite notice broken behaviour?
+
+Each mutant in tools/mutants.yaml is one exact text replacement in the product code (it must
+match exactly once) that changes behaviour a user relies on. For each, a scratch copy of the
+tree gets the replacement and the whole suite runs against it (`pytest -x`, golden snapshots
+excluded unless --keep-golden: a regenerated snapshot is not a guard). A mutant is killed when
+the suite fails; the table lists the first failing test, and the survivors with their reason.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTANTS = ROOT / "tools" / "mutants.yaml"
+SKIP = {".git", ".venv", "policy/venv", ".hypothesis", ".pytest_cache", "__pycache__", ".bench-venv", "rendered"}
+
+
+@dataclass
+class Mutant:
+    id: str
+    file: str
+    old: str
+    new: str
+    what: str
+    equivalent: str = ""
+
+
+def load(path: Path = MUTANTS) -> list[Mutant]:
+    return [Mutant(**entry) for entry in yaml.safe_load(path.read_text())]
+
+
+def copy_tree(dest: Path) -> None:
+    def ignore(directory, names):
+        rel = Path(directory).relative_to(ROOT)
+        return [n for n in names if n in SKIP or str(rel / n) in SKIP]
+    shutil.copytree(ROOT, dest, ignore=ignore, symlinks=True)
+    (dest / ".venv").symlink_to(ROOT / ".venv")
+    (dest / "policy" / "venv").symlink_to((ROOT / "policy" / "venv").resolve())
+
+
+def apply(mutant: Mutant, tree: Path) -> None:
+    path = tree / mutant.file
+    text = path.read_text()
+    count = text.count(mutant.old)
+    if count != 1:
+        raise ValueError(f"{mutant.id}: the replaced text occurs {count} times in {mutant.file}")
+    path.write_text(text.replace(mutant.old, mutant.new))
+
+
+def run(mutant: Mutant, keep_golden: bool) -> tuple[Mutant, str, str]:
+    with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.id}-") as tmp:
+        tree = Path(tmp) / "tree"
+        copy_tree(tree)
+        apply(mutant, tree)
+        cmd = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+        if not keep_golden:
+            cmd.append("--ignore=tests/test_golden.py")
+        result = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
+    failed = [line.split(" ", 1)[1].split(" - ")[0] for line in result.stdout.splitlines()
+              if line.startswith("FAILED ") or line.startswith("ERROR ")]
+    if result.returncode == 0:
+        return mutant, "survived", ""
+    return mutant, "killed", failed[0] if failed else f"exit {result.returncode}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.mutants", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="comma-separated mutant ids")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--keep-golden", action="store_true")
+    args = parser.parse_args(argv)
+    mutants = load()
+    if args.only:
+        wanted = set(args.only.split(","))
+        mutants = [m for m in mutants if m.id in wanted]
+    for mutant in mutants:  # every replacement must still apply before anything runs
+        text = (ROOT / mutant.file).read_text()
+        if text.count(mutant.old) != 1:
+            print(f"error: {mutant.id}: its text occurs {text.count(mutant.old)} times in {mutant.file}",
+                  file=sys.stderr)
+            return 2
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(lambda m: run(m, args.keep_golden), mutants))
+    print("| id | mutant | result | first failing test |\n|---|---|---|---|")
+    for mutant, verdict, first in results:
+        print(f"| {mutant.id} | {mutant.what} | {verdict} | {first} |")
+    counted = [(m, v) for m, v, _ in results if not m.equivalent]
+    killed = sum(1 for _, v in counted if v == "killed")
+    print(f"\nkilled {killed} of {len(counted)} behaviour-changing mutants "
+          f"({100 * killed / max(1, len(counted)):.0f}%); equivalent, not counted: "
+          f"{', '.join(m.id for m, _, _ in results if m.equivalent) or 'none'}")
+    for mutant, verdict, _ in results:
+        if verdict == "survived":
+            print(f"- survived {mutant.id}: {mutant.equivalent or 'NOT equivalent: the suite misses it'}")
+    return 0 if killed == len(counted) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
