@@ -1,16 +1,52 @@
-"""JCasC as plain data: the controller's base document and the merge of pool fragments."""
+"""JCasC as plain data: the controller's base document and the merge of the fragments that pools
+and users contribute, with who set what."""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
 
 import yaml
-from typing import Any, Iterable, Mapping
 
 from . import defaults
 
 
 class JcascConflict(ValueError):
-    pass
+    """Two parts of the program (or a user fragment) set one JCasC key to different values."""
+
+    def __init__(self, path: str, first_owner: str, first: Any, second_owner: str, second: Any):
+        self.path, self.first_owner, self.second_owner = path, first_owner, second_owner
+        super().__init__(f"JCasC key {path} is set to {first!r} by {first_owner} "
+                         f"and to {second!r} by {second_owner}")
+
+
+@dataclass(frozen=True)
+class Owned:
+    """A JCasC fragment and who contributed it (`controller`, `pool swarm`, `jenkins:jcasc.<name>`)."""
+
+    owner: str
+    fragment: Mapping[str, Any]
+
+
+@dataclass
+class MergedDocument:
+    """The merged document and, for every key or list item a contributor added, who added it."""
+
+    document: dict
+    owners: dict[str, str] = field(default_factory=dict)
+
+    def owners_of(self, path: str) -> list[str]:
+        """Who is answerable for `path` (a conformance path like `jenkins.clouds[1].docker.name`):
+        the contributors of everything at or under it, else the one who added its nearest ancestor."""
+        under = [owner for where, owner in self.owners.items() if _within(where, path)]
+        if under:
+            return list(dict.fromkeys(under))
+        above = [where for where in self.owners if _within(path, where)]
+        return [self.owners[max(above, key=len)]] if above else []
+
+
+def _within(path: str, ancestor: str) -> bool:
+    return path == ancestor or path.startswith((ancestor + ".", ancestor + "["))
 
 
 def merge(base: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict:
@@ -19,23 +55,35 @@ def merge(base: Mapping[str, Any], fragment: Mapping[str, Any]) -> dict:
 
 
 def merge_all(base: Mapping[str, Any], fragments: Iterable[Mapping[str, Any]]) -> dict:
-    document = copy.deepcopy(dict(base))
-    for fragment in fragments:
-        _merge_into(document, fragment, "")
-    return document
+    return merge_owned(Owned("controller", base), [Owned(f"fragment {index}", fragment)
+                                                   for index, fragment in enumerate(fragments)]).document
 
 
-def _merge_into(target: dict, fragment: Mapping[str, Any], path: str) -> None:
+def merge_owned(base: Owned, fragments: Iterable[Owned]) -> MergedDocument:
+    """merge_all, remembering who set what, so a conflict or a refused key names its owners."""
+    merged = MergedDocument({})
+    for part in (base, *fragments):
+        _merge_into(merged, merged.document, part.fragment, "", part.owner)
+    return merged
+
+
+def _merge_into(merged: MergedDocument, target: dict, fragment: Mapping[str, Any], path: str,
+                owner: str) -> None:
     for key, value in fragment.items():
-        where = f"{path}.{key}" if path else key
+        where = f"{path}.{key}" if path else str(key)
         if key not in target:
             target[key] = copy.deepcopy(value)
+            merged.owners[where] = owner
         elif isinstance(target[key], Mapping) and isinstance(value, Mapping):
-            _merge_into(target[key], value, where)
+            _merge_into(merged, target[key], value, where, owner)
         elif isinstance(target[key], list) and isinstance(value, list):
+            start = len(target[key])
             target[key].extend(copy.deepcopy(value))
+            for index in range(start, len(target[key])):
+                merged.owners[f"{where}[{index}]"] = owner
         elif target[key] != value:
-            raise JcascConflict(f"JCasC key {where} is set to both {target[key]!r} and {value!r}")
+            first = merged.owners_of(where)
+            raise JcascConflict(where, first[0] if first else "controller", target[key], owner, value)
 
 
 def controller_document(*, admin_user: str, admin_password_ref: str, url: str, system_message: str,

@@ -21,6 +21,19 @@ SCALAR_TYPES = {"string": (str,), "int": (int,), "bool": (bool,)}
 
 
 @dataclass(frozen=True)
+class Finding:
+    """One place JCasC would refuse. `unlisted`: the key or symbol is not in the data file at all
+    (not read, so not proven wrong), as opposed to a listed attribute given a wrong value."""
+
+    path: str
+    reason: str
+    unlisted: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """The data file, indexed: classes by name, and for each extension point its symbols."""
     data: Mapping[str, Any]
@@ -94,20 +107,29 @@ def _validate(catalogue: Catalogue) -> None:
     for name, entry in catalogue.classes.items():
         if entry.get("source") not in catalogue.sources:
             raise ValueError(f"{name}: unknown source {entry.get('source')!r}")
+        if "value" in entry:
+            if entry.get("attributes"):
+                raise ValueError(f"{name}: a class configured by a whole value has no attributes")
+            check_type(entry["value"], f"{name}(value)")
         for attribute, spec in (entry.get("attributes") or {}).items():
             check_type(spec, f"{name}.{attribute}")
 
 
 def problems(document: Any, catalogue: Optional[Catalogue] = None) -> list[str]:
     """Every place where JCasC (under its defaults) would refuse `document`, as `path: reason`."""
+    return [str(finding) for finding in findings(document, catalogue)]
+
+
+def findings(document: Any, catalogue: Optional[Catalogue] = None) -> list[Finding]:
+    """problems(), each as a Finding that says whether the data file lists the key at all."""
     catalogue = catalogue or load()
-    found: list[str] = []
+    found: list[Finding] = []
     if not isinstance(document, Mapping):
-        return [f"(document): expected a mapping of JCasC roots, got {_kind(document)}"]
+        return [Finding("(document)", f"expected a mapping of JCasC roots, got {_kind(document)}")]
     roots = catalogue.data["roots"]
     for key, value in document.items():
         if key not in roots:
-            found.append(f"{key}: unknown JCasC root (known: {', '.join(roots)})")
+            found.append(Finding(str(key), f"unknown JCasC root (known: {', '.join(roots)})", unlisted=True))
             continue
         _check_object(catalogue, value, roots[key], str(key), found)
     return found
@@ -115,10 +137,13 @@ def problems(document: Any, catalogue: Optional[Catalogue] = None) -> list[str]:
 
 def _check_object(catalogue: Catalogue, value: Any, class_name: str, path: str, found: list[str]) -> None:
     entry = catalogue.classes[class_name]
+    if "value" in entry:  # configured by one whole value (a Configurable), not by attributes
+        _check_value(catalogue, value, entry["value"], path, found)
+        return
     if value is None:  # `key:` with nothing after it configures the defaults (BaseConfigurator.java:375)
         value = {}
     if not isinstance(value, Mapping):
-        found.append(f"{path}: expected a mapping of {class_name} attributes, got {_kind(value)}")
+        found.append(Finding(path, f"expected a mapping of {class_name} attributes, got {_kind(value)}"))
         return
     attributes = entry.get("attributes") or {}
     removed = entry.get("not_attributes") or {}
@@ -128,25 +153,26 @@ def _check_object(catalogue: Catalogue, value: Any, class_name: str, path: str, 
         if spec is None:
             reason = f"{removed[key]}; " if key in removed else ""
             accepted = ", ".join(attributes) or "none"
-            found.append(f"{where}: unknown attribute of {class_name} ({reason}"
-                         f"{catalogue.citation(class_name)}; accepted: {accepted})")
+            found.append(Finding(where, f"unknown attribute of {class_name} ({reason}"
+                                        f"{catalogue.citation(class_name)}; accepted: {accepted})",
+                                 unlisted=key not in removed))
             continue
         cite = catalogue.citation(class_name, spec.get("line"), source=spec.get("source"),
                                   path=spec.get("path"))
         if spec.get("deprecated"):
-            found.append(f"{where}: deprecated attribute of {class_name}, refused by JCasC's default ({cite})")
+            found.append(Finding(where, f"deprecated attribute of {class_name}, refused by JCasC's default ({cite})"))
             continue
         if spec.get("restricted"):
-            found.append(f"{where}: restricted ({spec['restricted']}) attribute of {class_name}, "
-                         f"refused by JCasC's default ({cite})")
+            found.append(Finding(where, f"restricted ({spec['restricted']}) attribute of {class_name}, "
+                                        f"refused by JCasC's default ({cite})"))
             continue
         _check_value(catalogue, sub, spec, where, found)
     exactly_one = entry.get("exactly_one_of")
     if exactly_one:
         present = [key for key in exactly_one if key in value]
         if len(present) != 1:
-            found.append(f"{path}: {class_name} takes exactly one of {', '.join(exactly_one)}, "
-                         f"got {', '.join(present) or 'none'} ({catalogue.citation(class_name)})")
+            found.append(Finding(path, f"{class_name} takes exactly one of {', '.join(exactly_one)}, "
+                                       f"got {', '.join(present) or 'none'} ({catalogue.citation(class_name)})"))
 
 
 def _check_value(catalogue: Catalogue, value: Any, spec: Mapping[str, Any], path: str,
@@ -155,14 +181,14 @@ def _check_value(catalogue: Catalogue, value: Any, spec: Mapping[str, Any], path
     if kind in SCALAR_TYPES:
         # bool is an int in Python; an int attribute given true is still a mismatch.
         if not isinstance(value, SCALAR_TYPES[kind]) or (kind == "int" and isinstance(value, bool)):
-            found.append(f"{path}: expected {kind}, got {_kind(value)}")
+            found.append(Finding(path, f"expected {kind}, got {_kind(value)}"))
     elif kind == "enum":
         allowed = catalogue.enum_values(spec["values"])
         if value not in allowed:
-            found.append(f"{path}: expected one of {', '.join(allowed)}, got {_short(value)}")
+            found.append(Finding(path, f"expected one of {', '.join(allowed)}, got {_short(value)}"))
     elif kind == "list":
         if not isinstance(value, list):
-            found.append(f"{path}: expected a list, got {_kind(value)}")
+            found.append(Finding(path, f"expected a list, got {_kind(value)}"))
             return
         for index, item in enumerate(value):
             _check_value(catalogue, item, spec["of"], f"{path}[{index}]", found)
@@ -180,12 +206,12 @@ def _check_describable(catalogue: Catalogue, value: Any, base: str, path: str, f
     elif isinstance(value, Mapping) and len(value) == 1:
         symbol, config = next(iter(value.items()))
     else:
-        found.append(f"{path}: a {base} is a symbol or a single-entry mapping {{symbol: attributes}}, "
-                     f"got {_kind(value)}")
+        found.append(Finding(path, f"a {base} is a symbol or a single-entry mapping {{symbol: attributes}}, "
+                                   f"got {_kind(value)}"))
         return
     class_name = symbols.get(str(symbol).lower())
     if class_name is None:
-        found.append(f"{path}: unknown {base} symbol {_short(symbol)} (known: {known})")
+        found.append(Finding(path, f"unknown {base} symbol {_short(symbol)} (known: {known})", unlisted=True))
         return
     _check_object(catalogue, config, class_name, f"{path}.{symbol}" if isinstance(value, Mapping) else path,
                   found)
@@ -206,7 +232,10 @@ def _short(value: Any) -> str:
 
 def check(document: Any) -> None:
     """Raise ValueError with one line (the first problem, and how many more) if JCasC would refuse it."""
-    found = problems(document)
+    refuse(problems(document))
+
+
+def refuse(found: list) -> None:
     if found:
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         raise ValueError(f"generated JCasC would stop Jenkins at boot: {found[0]}{more}")
