@@ -15,6 +15,8 @@ RAW = yaml.safe_load(LOCK_PATH.read_text())
 # What the base set and each pool type ask for (components/defaults.py, components/pools/*).
 BASE = {"configuration-as-code", "matrix-auth", "workflow-aggregator", "git", "credentials", "instance-identity"}
 POOL_PLUGINS = {"kubernetes", "swarm", "docker-plugin", "docker-workflow", "docker-commons", "ssh-slaves"}
+# What a JCasC `jobs:` root (jenkins:jobs) needs: job-dsl provides that root.
+JOBS_PLUGINS = {"job-dsl"}
 
 
 def plugin_list(synthesis) -> dict[str, str]:
@@ -48,8 +50,8 @@ def test_lock_problems_names_a_missing_and_a_too_old_dependency():
     assert any("requires structs" in p and "not locked" in p for p in lock_problems(parse_lock(yaml.safe_dump(raw))))
 
 
-def test_roots_are_exactly_what_the_base_set_and_the_pools_ask_for():
-    assert set(RAW["roots"]) == BASE | POOL_PLUGINS
+def test_roots_are_exactly_what_the_base_set_the_pools_and_jobs_ask_for():
+    assert set(RAW["roots"]) == BASE | POOL_PLUGINS | JOBS_PLUGINS
 
 
 def test_nothing_locked_is_unreachable_unless_marked():

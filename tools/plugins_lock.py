@@ -28,7 +28,7 @@ from components.plugin_lock import (
 
 GITHUB_RAW = "https://raw.githubusercontent.com"
 PLUGIN_VERSIONS_URL = "https://updates.jenkins.io/plugin-versions.json"
-HEADER = """Every plugin the controller can install: the plugins the base set and the pools ask for (roots)
+HEADER = """Every plugin the controller can install: the plugins the base set, the pools and jobs ask for (roots)
 and everything they require, each at one exact version. jenkins-plugin-cli is handed the closure a
 stack needs, with these versions, so it resolves nothing itself.
 
