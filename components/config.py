@@ -13,6 +13,7 @@ from .config_network import AgentEgressConfig, ExposureConfig
 from .config_types import (
     DnsLabel, JenkinsLabel, Model, OptionalStorageClass, PinnedImage, ResourcesConfig, StorageSize,
 )
+from .jcasc_fragments import secret_literals
 from .plugin_lock import extra_plugin_problem, load_lock
 from .pools import POOL_CONFIGS, POOL_TYPES
 
@@ -58,6 +59,68 @@ class KubernetesProviderConfig(Model):
         return self
 
 
+FragmentName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+
+
+class JcascFragmentConfig(Model):
+    config: dict[str, Any] = Field(
+        min_length=1,
+        description="A JCasC document (roots such as jenkins, unclassified, credentials, jobs) merged "
+                    "into the generated one: mappings merge, lists append, and a key the program (or "
+                    "another fragment) already sets to a different value is refused. Secret-looking "
+                    "keys (password, token, secret, privateKey, ...) take only a ${name} reference.")
+    unverified: bool = Field(
+        False,
+        description="Let through keys that components/upstream/jcasc.yaml does not list (the preview "
+                    "cannot prove the pinned Jenkins accepts them; a wrong one stops Jenkins at boot). "
+                    "Keys it lists are checked either way.")
+
+    @field_validator("config")
+    @classmethod
+    def _no_secret_literals(cls, config: dict) -> dict:
+        found = list(secret_literals(config))
+        if found:
+            raise ValueError(f"{found[0]} looks like a secret and holds a literal; give it as a ${{name}} "
+                             f"reference to a secret the controller mounts, never the value itself")
+        return config
+
+
+JobName = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+# Git remote URLs: scheme URLs or scp-like `user@host:path`. No quotes, backslashes, `$`, spaces or
+# braces: the value is written into a job-dsl script, and JCasC resolves `${...}` in that script.
+GitRemote = Annotated[str, Field(max_length=500,
+                                 pattern=r"^(https?://|ssh://|git://|[A-Za-z0-9._-]+@)[A-Za-z0-9._~:/@%+=,-]+$")]
+
+
+class SeedJobConfig(Model):
+    name: JobName = Field(description="Name of the multibranch Pipeline job (and of its branch source's id).")
+    repository: GitRemote = Field(
+        description="Git remote URL (https://..., ssh://..., or user@host:path). Credentials never go "
+                    "in the URL: use credentialsId.")
+    branch: Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z0-9._/*-]+( [A-Za-z0-9._/*-]+)*$")] = Field(
+        "main", description="Branches to build: a name, or wildcard patterns separated by spaces (e.g. 'main release-*').")
+    script_path: Annotated[str, Field(max_length=200, pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")] = Field(
+        "Jenkinsfile", description="Path of the Pipeline script in the repository.")
+    credentials_id: Optional[Annotated[str, Field(max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]] = Field(
+        None, description="Id of a Jenkins credential used to clone the repository (see jenkins:credentials); "
+                          "none for a public repository.")
+    scan_interval: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,3}[mhd]$")] = Field(
+        "1h", description="How often branches are re-scanned when no webhook arrives (e.g. 15m, 1h, 1d; "
+                          "Jenkins keeps it between 1 minute and 30 days).")
+
+    # Before the pattern check, whose message would repeat the value (and so the secret).
+    @field_validator("repository", mode="before")
+    @classmethod
+    def _no_password_in_url(cls, url: Any) -> Any:
+        if not isinstance(url, str):
+            return url
+        scheme, sep, rest = url.partition("://")
+        userinfo = rest.split("/", 1)[0].rpartition("@")[0] if sep else ""
+        if ":" in userinfo:
+            raise ValueError("must not hold a password or token (user:secret@host); use credentialsId")
+        return url
+
+
 PoolUnion = Annotated[Union[tuple(POOL_CONFIGS)], Field(discriminator="type")]
 
 
@@ -73,6 +136,19 @@ class StackConfig(Model):
         description="Egress limits for every pool namespace (defaults: DNS, the controller, the internet "
                     "outside private ranges); needs networkPolicies.")
     pools: tuple[PoolUnion, ...] = ()
+    jcasc: dict[FragmentName, JcascFragmentConfig] = Field(
+        {}, description="Named JCasC fragments merged, in order, after what the program generates.")
+    jobs: tuple[SeedJobConfig, ...] = Field(
+        (), description="Multibranch Pipeline jobs a new or restored controller creates at boot (job-dsl via JCasC).")
+
+    @field_validator("jobs")
+    @classmethod
+    def _job_names_unique(cls, jobs: tuple) -> tuple:
+        names = [job.name for job in jobs]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"job name '{twice[0]}' is used twice; job names must be unique")
+        return jobs
 
     @field_validator("agent_egress")
     @classmethod

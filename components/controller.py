@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import defaults, jcasc, jcasc_conformance, labels
+from . import defaults, jcasc, jcasc_fragments, labels
 from .controller_pod import (
     CASC_CONFIG_MAP, SELECTOR, MergedNeeds, controller_files, merge_controller_document, pod_template,
     uses_kubernetes_api,
@@ -31,14 +31,19 @@ class JenkinsController(pulumi.ComponentResource):
 
         # Before any controller resource: a document the pinned Jenkins would refuse, or a plugin
         # outside the lock, stops here.
+        fragments = config.jcasc
         try:
-            document = merge_controller_document(controller, endpoints, admin_password_file, merged)
+            merged_document = merge_controller_document(
+                controller, endpoints, admin_password_file, merged,
+                pool_names=[pool.name for pool in config.pools], user_fragments=fragments, jobs=config.jobs)
         except jcasc.JcascConflict as exc:
-            raise pulumi.RunError(f"jenkins:pools: {exc}") from None
-        try:
-            jcasc_conformance.check(document)
-        except ValueError as exc:
-            raise pulumi.RunError(f"jenkins: {exc}") from None
+            blamed = exc.second_owner if exc.second_owner.startswith("jenkins:") else "jenkins:pools"
+            raise pulumi.RunError(f"{blamed}: {exc}") from None
+        refused = jcasc_fragments.conformance_error(
+            merged_document, {jcasc_fragments.owner(name) for name, f in fragments.items() if f.unverified})
+        if refused:
+            raise pulumi.RunError(f"{refused[0]}: {refused[1]}")
+        document = merged_document.document
         try:
             files = controller_files(document, merged, controller, load_lock())
         except ValueError as exc:

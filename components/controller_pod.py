@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import pulumi
 
-from . import defaults, jcasc, labels
+from . import defaults, jcasc, jcasc_fragments, labels, seed_jobs
 from .endpoints import Endpoints
 from .plugin_install import CACHE_DIR, controller_plugin_mounts, init_container, stack_plugins
 from .plugin_lock import PluginLock, plugins_txt
@@ -16,6 +16,8 @@ from .pod_security import restricted_container_context, restricted_pod_context
 from .pools.base import ControllerNeeds, SecretFile, combine
 
 CASC_CONFIG_MAP = "jenkins-casc"
+# JCasC roots provided by a plugin outside the base set (job-dsl SeedJobConfigurator.java:36-37).
+ROOT_PLUGINS = {"jobs": seed_jobs.PLUGIN}
 SELECTOR = dict(labels.CONTROLLER_SELECTOR)
 
 
@@ -68,19 +70,30 @@ class MergedNeeds:
 
 
 def merge_controller_document(controller, endpoints: Endpoints, admin_password_file: SecretFile,
-                              merged: MergedNeeds) -> dict:
-    """The controller's own JCasC with every pool's fragment merged in, in pool order."""
-    return jcasc.merge_all(
-        jcasc.controller_document(
+                              merged: MergedNeeds, *, pool_names: Sequence[str] = (),
+                              user_fragments: Mapping[str, Any] = {}, jobs: Sequence = ()) -> jcasc.MergedDocument:
+    """The controller's own JCasC, then every pool's fragment in pool order, the seed jobs, then the
+    user's `jenkins:jcasc` fragments in the order given; each key remembers who set it."""
+    pool_owners = [f"pool {name}" for name in pool_names] or [f"pool {i}" for i in range(len(merged.fragments))]
+    return jcasc.merge_owned(
+        jcasc.Owned("controller", jcasc.controller_document(
             admin_user=controller.admin_user,
             admin_password_ref=jcasc.secret_ref(admin_password_file.file_name),
             url=endpoints.url,
             system_message=controller.system_message,
             executors=merged.executors,
             labels=merged.labels,
-        ),
-        merged.fragments,
+        )),
+        [*(jcasc.Owned(owner, fragment) for owner, fragment in zip(pool_owners, merged.fragments)),
+         jcasc.Owned(seed_jobs.OWNER, seed_jobs.jobs_fragment(jobs)),
+         *(jcasc.Owned(jcasc_fragments.owner(name), fragment.config) for name, fragment in user_fragments.items())],
     )
+
+
+def document_plugins(document: Mapping[str, Any]) -> tuple[str, ...]:
+    """Plugins a JCasC root needs whoever wrote it: without job-dsl, a `jobs:` root is an unknown
+    root and JCasC stops Jenkins at boot."""
+    return tuple(plugin for root, plugin in ROOT_PLUGINS.items() if root in document)
 
 
 def java_opts(extra: Sequence[str]) -> str:
@@ -112,7 +125,7 @@ class ControllerFiles:
 
 
 def controller_files(document: dict, merged: MergedNeeds, controller, lock: PluginLock) -> ControllerFiles:
-    versions = stack_plugins(lock, merged.plugins, controller.extra_plugins)
+    versions = stack_plugins(lock, (*merged.plugins, *document_plugins(document)), controller.extra_plugins)
     return ControllerFiles(casc_yaml=jcasc.to_yaml(document), plugin_list=plugins_txt(versions))
 
 

@@ -252,7 +252,7 @@ def test_deprecated_attribute_is_refused():
         permissions=["Overall/Everything"]),
      "jenkins.authorizationStrategy.globalMatrix.entries[0].user.permissions[0]: expected one of"),
     (lambda d: d["unclassified"].update(mailer={}), "unclassified.mailer: unknown attribute of (unclassified)"),
-    (lambda d: d.update(tool={}), "tool: unknown JCasC root (known: jenkins, unclassified, credentials)"),
+    (lambda d: d.update(tool={}), "tool: unknown JCasC root (known: jenkins, unclassified, credentials, jobs)"),
     (lambda d: d["credentials"]["system"]["domainCredentials"][0]["credentials"][0]["x509ClientCert"].update(
         scope="global"),
      "credentials.system.domainCredentials[0].credentials[0].x509ClientCert.scope: expected one of SYSTEM, "
