@@ -153,6 +153,7 @@ README_EXAMPLES = {  # README example error -> the config that produces it
     "jenkins:controller.storage.sise": {"jenkins:controller": {"storage": {"sise": "10Gi"}}},
     "jenkins:pools[0].containerCap": {"jenkins:pools": [{**K8S_POOL, "containerCap": 0}]},
     "kubernetes:context": {"kubernetes:context": "prod-cluster"},
+    "jenkins:jcasc.banner": {"jenkins:jcasc": {"banner": {"config": {"jenkins": {"systemMessage": "Welcome"}}}}},
 }
 
 
