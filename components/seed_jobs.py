@@ -7,7 +7,9 @@ Facts relied on:
   after `${...}` in its text is resolved by JCasC's secret sources
   (job-dsl-plugin/src/main/java/javaposse/jobdsl/plugin/casc/SeedJobConfigurator.java:36-37,65-70,103-117).
   So a new or restored controller creates (or updates) these jobs at boot, and no `$` may reach
-  the script from user values.
+  the script from user values. The script runs with the plain JenkinsDslScriptLoader
+  (SeedJobConfigurator.java:120), not the sandboxed or approval-checked loaders a seed job's build
+  step uses (ExecuteDslScripts.java:353-360), so no script approval can block the boot.
 - `multibranchPipelineJob` with a static `git` branch source takes id (constant and unique per
   job), remote, credentialsId and includes (job-dsl-core .../dsl/jobs/MultibranchWorkflowJob.groovy:15-29,
   .../helpers/workflow/BranchSourcesContext.groovy:23-43); git 5.10.1 turns includes into a

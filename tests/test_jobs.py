@@ -148,3 +148,13 @@ def test_the_staging_stack_ships_a_seed_job_and_a_fragment_and_passes_check():
     assert config["jenkins:jobs"] and config["jenkins:jcasc"]
     done = subprocess.run([sys.executable, "-m", "tools.check", "staging"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("jobs, expected", [
+    ([{"script": 5}], "jobs[0].script: expected string, got int 5"),
+    ({"script": "folder('x')"}, "jobs: expected a list, got a mapping"),
+    ([{"url": "https://example.org/seed.groovy"}],
+     "jobs[0]: unknown javaposse.jobdsl.plugin.casc.ScriptSource symbol 'url' (known: script)"),
+])
+def test_the_checker_knows_the_shape_of_the_jobs_root(jobs, expected):
+    assert jcasc_conformance.problems({"jobs": jobs}) == [expected]
