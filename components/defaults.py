@@ -12,13 +12,15 @@ INBOUND_AGENT_IMAGE = "jenkins/inbound-agent:3385.vf1123fb_515da_-1-jdk21"
 AGENT_IMAGE = "jenkins/agent:3385.vf1123fb_515da_-1-jdk21"
 # SSH agent for the Docker plugin's ssh connector (injectSSHKey needs sshd in the image).
 SSH_AGENT_IMAGE = "jenkins/ssh-agent:8.9.0-jdk21"
-# Plain JDK 21 image for the swarm client: the jar itself comes from the controller.
-SWARM_CLIENT_IMAGE = "eclipse-temurin:21.0.8_9-jre"
+# Swarm client (and its jar download): the plain agent image of the inbound agent's release, so a
+# default pool runs a normal pipeline: it has git and curl, java 21 in /opt/java/openjdk/bin, user
+# jenkins (uid 1000) with HOME /home/jenkins. The swarm jar itself comes from the controller.
+SWARM_CLIENT_IMAGE = AGENT_IMAGE
 # Docker-in-Docker daemon; its TLS listener on 2376 is the only way in.
 DIND_IMAGE = "docker:29.7.2-dind"
 # Docker CLI copied into agents that drive a daemon (Docker Pipeline's `inside` needs the binary).
 DOCKER_CLI_IMAGE = "docker:29.7.2-cli"
-# Rootless image builds where privileged pods are forbidden.
+# Rootless image builds in `kubernetes` pools with `builder: buildkit-rootless` (no privileged container).
 ROOTLESS_BUILDER_IMAGE = "moby/buildkit:v0.32.2-rootless"
 
 # Plugin versions live in the plugin lock (components/upstream/plugins.lock.yaml), not here.
@@ -34,6 +36,8 @@ CONTROLLER_STORAGE = "20Gi"
 AGENT_RESOURCES = resources("250m", "512Mi", "1", "1Gi")
 DIND_RESOURCES = resources("500m", "1Gi", "2", "4Gi")
 DIND_STORAGE = "50Gi"
+# An image build (BuildKit) is as heavy as a daemon's work.
+BUILDER_RESOURCES = resources("500m", "1Gi", "2", "4Gi")
 # Small sidecar/init containers (plugin install, docker CLI copy).
 HELPER_RESOURCES = resources("50m", "128Mi", "500m", "512Mi")
 # jenkins-plugin-cli parses update-center.json and plugin-versions.json into memory before it

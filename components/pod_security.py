@@ -29,5 +29,10 @@ def restricted_container_context(read_only_root: bool = True) -> dict:
 
 
 def dind_container_context() -> dict:
-    """Docker-in-Docker needs a privileged container: the only place this program sets it."""
-    return {"privileged": True, "runAsUser": 0, "runAsNonRoot": False}
+    """Docker-in-Docker needs a privileged container: the only place this program sets it.
+
+    dockerd runs as root:root, as in the docker:*-dind image (no USER in
+    docker-library/docker @3289af8 29/dind/Dockerfile nor 29/cli/Dockerfile): the group is reset too, so a
+    pod-level runAsGroup (1000 in swarm-dind pods) never becomes the group of the files dockerd creates.
+    """
+    return {"privileged": True, "runAsUser": 0, "runAsGroup": 0, "runAsNonRoot": False}

@@ -175,7 +175,9 @@ def test_dind_container_helper_for_sidecars():
                                     extra_volume_mounts=[{"name": "ws", "mountPath": "/home/jenkins/agent"}])
     assert container["securityContext"]["privileged"] is True
     assert {"name": "ws", "mountPath": "/home/jenkins/agent"} in container["volumeMounts"]
-    assert "args" not in container
+    assert container["args"] == ["--data-root=/var/lib/docker/data"]
+    assert dind.dind_container(certs_volume="c", data_volume="d", extra_args=["--debug"])["args"] == [
+        "--data-root=/var/lib/docker/data", "--debug"]
     with pytest.raises(ValueError):
         dind.dind_container(certs_volume="c", data_volume="d", extra_args=["sh"])
 

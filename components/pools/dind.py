@@ -56,7 +56,15 @@ from ..pod_security import dind_container_context
 
 DIND_PORT = defaults.DIND_PORT
 CERTS_DIR = "/certs"  # DOCKER_TLS_CERTDIR inside the dind container
-DATA_DIR = "/var/lib/docker"  # images and layers: keep it on a volume so pulls are cached
+DATA_DIR = "/var/lib/docker"  # where the cache volume is mounted, so pulls survive restarts
+# dockerd's data root is a directory *inside* that volume, never the volume's root. At every start
+# dockerd resets its data root to root-owned 0711 (moby/moby @0e8eea5 daemon/daemon_unix.go,
+# setupDaemonRoot: os.Chmod(rootDir, 0711)); a pod fsGroup with OnRootMismatch compares exactly that
+# root (gid == fsGroup, mode >= 0770, setgid) and otherwise chowns and chmods every file below it
+# (kubernetes/kubernetes @7dd8853 pkg/volume/volume_linux.go requiresPermissionChange,
+# changeFilePermission). With the data root one level down, the volume root keeps what the kubelet
+# set once, and the image cache is never walked.
+DATA_ROOT = f"{DATA_DIR}/data"
 CLIENT_CERT_PATH = "/certs/client"  # where a docker CLI container mounts client_certs_volume
 
 # CA 10 years; leaves 2 years and renewed by `pulumi up` in their last 90 days (early_renewal_hours).
@@ -169,7 +177,8 @@ def dind_container(*, certs_volume: str, data_volume: str, name: str = "dind",
                    extra_args: Sequence[str] = (),
                    extra_volume_mounts: Sequence[Mapping] = (),
                    extra_env: Sequence[Mapping] = ()) -> dict:
-    """The privileged dockerd container: TLS on 2376 only, certs from `server_certs_volume`."""
+    """The privileged dockerd container: TLS on 2376 only, certs from `server_certs_volume`, its data
+    root in a directory of `data_volume` (DATA_ROOT)."""
     container = {
         "name": name,
         "image": image,
@@ -189,11 +198,11 @@ def dind_container(*, certs_volume: str, data_volume: str, name: str = "dind",
             *[dict(m) for m in extra_volume_mounts],
         ],
     }
-    if extra_args:
-        # Arguments starting with '-' keep dockerd-entrypoint.sh's TLS setup and go to dockerd.
-        if any(not arg.startswith("-") for arg in extra_args[:1]):
-            raise ValueError("dind extra_args must start with a dockerd flag ('-...')")
-        container["args"] = list(extra_args)
+    if any(not arg.startswith("-") for arg in extra_args[:1]):
+        raise ValueError("dind extra_args must start with a dockerd flag ('-...')")
+    # A first argument starting with '-' keeps dockerd-entrypoint.sh's TLS setup and goes to dockerd
+    # (docker-library/docker @3289af8 29/dind/dockerd-entrypoint.sh:102-131).
+    container["args"] = [f"--data-root={DATA_ROOT}", *extra_args]
     return container
 
 

@@ -31,6 +31,16 @@ SOCKET_PATH = "/var/run/docker.sock"
 SOCKET_VOLUME = "docker-sock"
 CLI_VOLUME = "docker-cli"
 CLI_DIR = "/opt/docker-cli"
+# Where the pinned docker:*-cli image keeps the CLI and its plugins: buildx (so `docker build` uses
+# BuildKit instead of the deprecated legacy builder) and compose (docker-library/docker @3289af8
+# 29/cli/Dockerfile:99 and :145; the CLI itself is the static build, :28-58).
+IMAGE_DOCKER = "/usr/local/bin/docker"
+IMAGE_PLUGINS = ("/usr/local/libexec/docker/cli-plugins/docker-buildx",
+                 "/usr/local/libexec/docker/cli-plugins/docker-compose")
+# One of the directories the CLI always searches for plugins, whatever DOCKER_CONFIG says
+# (docker/cli @f738c98 cli-plugins/manager/manager_unix.go:15-20). The copied files are mounted there
+# read-only; the CLI only picks `docker-*` files, so the `docker` binary beside them is ignored.
+PLUGIN_DIR = "/usr/local/libexec/docker/cli-plugins"
 # The jenkins image's PATH (JAVA_HOME/bin first), with the copied docker CLI in front. Image env
 # cannot be referenced from a pod's env, so it is spelled out.
 CONTROLLER_PATH = (f"{CLI_DIR}:/opt/java/openjdk/bin:/usr/local/sbin:/usr/local/bin:"
@@ -84,21 +94,33 @@ def daemon_access(config: NodeDockerConfig) -> ControllerNeeds:
     return ControllerNeeds(env=(HOST_IP_ENV,))
 
 
-def cli_for_controller(config: NodeDockerConfig) -> ControllerNeeds:
-    """The docker CLI in the controller container: copied from a pinned docker:*-cli image by an
-    init container into an emptyDir that goes first on PATH; DOCKER_HOST points at the daemon."""
-    init = {
-        "name": "copy-docker-cli",
+def copy_cli_container(name: str, volume: str = CLI_VOLUME) -> dict:
+    """Copies the docker CLI and its buildx and compose plugins out of the pinned docker:*-cli image
+    into `volume` (an emptyDir); restricted like any helper."""
+    return {
+        "name": name,
         "image": defaults.DOCKER_CLI_IMAGE,
-        "command": ["cp", "/usr/local/bin/docker", f"{CLI_DIR}/docker"],
+        "command": ["cp", IMAGE_DOCKER, *IMAGE_PLUGINS, f"{CLI_DIR}/"],
         "resources": defaults.HELPER_RESOURCES.as_kubernetes(),
         "securityContext": restricted_container_context(),
-        "volumeMounts": [{"name": CLI_VOLUME, "mountPath": CLI_DIR}],
+        "volumeMounts": [{"name": volume, "mountPath": CLI_DIR}],
     }
+
+
+def cli_mounts(volume: str = CLI_VOLUME) -> tuple[dict, ...]:
+    """The copied files, read-only: on PATH (CLI_DIR) and in the CLI's plugin directory."""
+    return ({"name": volume, "mountPath": CLI_DIR, "readOnly": True},
+            {"name": volume, "mountPath": PLUGIN_DIR, "readOnly": True})
+
+
+def cli_for_controller(config: NodeDockerConfig) -> ControllerNeeds:
+    """The docker CLI (with buildx and compose) in the controller container: copied from a pinned
+    docker:*-cli image by an init container into an emptyDir that goes first on PATH and into the
+    CLI's plugin directory; DOCKER_HOST points at the daemon."""
     return ControllerNeeds(
         volumes=({"name": CLI_VOLUME, "emptyDir": {}},),
-        volume_mounts=({"name": CLI_VOLUME, "mountPath": CLI_DIR, "readOnly": True},),
-        init_containers=(init,),
+        volume_mounts=cli_mounts(),
+        init_containers=(copy_cli_container("copy-docker-cli"),),
         env=(
             {"name": "PATH", "value": CONTROLLER_PATH},
             {"name": "DOCKER_HOST", "value": config.cli_docker_host()},

@@ -5,9 +5,9 @@ from typing import Annotated, Literal, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from .. import defaults
+from .. import defaults, labels
 from ..jcasc import to_yaml
 from ..network_policies import deny_ingress_policy
 from ..config_types import DnsLabel, JenkinsLabel, Model, PinnedImage, ResourcesConfig
@@ -28,9 +28,12 @@ class PodContainerConfig(Model):
 class PodTemplateConfig(Model):
     name: DnsLabel
     labels: Annotated[tuple[JenkinsLabel, ...], Field(min_length=1)]
-    # Build tool containers beside the `jnlp` agent container, e.g. a rootless BuildKit.
+    # Tool containers beside the `jnlp` agent container; they always run restricted. Image builds
+    # need more than that: use a pool with `builder` instead.
     containers: tuple[PodContainerConfig, ...] = ()
     agent_resources: ResourcesConfig = defaults.AGENT_RESOURCES
+    builder_resources: ResourcesConfig = Field(defaults.BUILDER_RESOURCES, description=(
+        "requests/limits of the builder container, in pools with `builder`"))
     instance_cap: Annotated[int, Field(ge=1, le=1000)] = 10
     idle_minutes: Annotated[int, Field(ge=0, le=1440)] = 0
 
@@ -39,6 +42,10 @@ class KubernetesPoolConfig(PoolConfig):
     type: Literal["kubernetes"]
     container_cap: Annotated[int, Field(ge=1, le=1000)] = 10
     templates: Annotated[tuple[PodTemplateConfig, ...], Field(min_length=1)]
+    builder: Optional[Literal["buildkit-rootless"]] = Field(None, description=(
+        "make this an image-build pool: every pod gets a `buildkit` container (rootless BuildKit, "
+        "`buildctl-daemonless.sh build ...`) with the Unconfined seccomp and AppArmor profiles it needs, "
+        "so the pool's own namespace enforces Pod Security `privileged`; keep other pools without it"))
 
     @field_validator("templates")
     @classmethod
@@ -47,6 +54,12 @@ class KubernetesPoolConfig(PoolConfig):
         if len(set(names)) != len(names):
             raise ValueError("template names must be unique")
         return templates
+
+    @model_validator(mode="after")
+    def _builder_container_name_is_free(self) -> "KubernetesPoolConfig":
+        if self.builder and any(c.name == BUILDKIT_CONTAINER for t in self.templates for c in t.containers):
+            raise ValueError(f"builder: a template already has a container named '{BUILDKIT_CONTAINER}'")
+        return self
 
 
 # Only what the plugin does with agent pods, and only in the pool's own namespace (jenkinsci/
@@ -66,8 +79,51 @@ AGENT_POD_RULES = (
 )
 
 
-def agent_pod_yaml(template: PodTemplateConfig, pool_name: str) -> str:
-    """The pod every build of this template runs in, restricted from the pod down to each container."""
+# Rootless BuildKit as upstream runs it on Kubernetes (moby/buildkit v0.32.2
+# examples/kubernetes/pod.rootless.yaml:10-11,28-47; image facts in its Dockerfile:491-508):
+# - rootlesskit and runc call unshare and mount, which RuntimeDefault seccomp and AppArmor refuse
+#   (docs/rootless.md:88-91): both profiles Unconfined, which Pod Security baseline already forbids;
+# - newuidmap (shadow-uidmap) gains its ids through setuid, so no_new_privs stays off and the runtime's
+#   default capabilities stay (nothing dropped, nothing added), as in upstream's example;
+# - `--oci-worker-no-process-sandbox`: Kubernetes has no systempaths=unconfined for a fresh /proc per
+#   RUN step (docs/rootless.md:98-105); buildctl-daemonless.sh passes BUILDKITD_FLAGS to buildkitd
+#   (examples/buildctl-daemonless/buildctl-daemonless.sh:14,33);
+# - its state directory on an emptyDir (pod.rootless.yaml:38-47).
+# Everything else about the pod stays restricted.
+BUILDKIT_CONTAINER = "buildkit"
+BUILDKIT_UID = 1000
+BUILDKIT_STATE_DIR = "/home/user/.local/share/buildkit"
+BUILDER_LABEL = "jenkins-k8s.io/builder"
+
+
+def buildkit_container_context() -> dict:
+    return {
+        "allowPrivilegeEscalation": True,
+        "runAsNonRoot": True,
+        "runAsUser": BUILDKIT_UID,
+        "runAsGroup": BUILDKIT_UID,
+        "seccompProfile": {"type": "Unconfined"},
+        "appArmorProfile": {"type": "Unconfined"},
+    }
+
+
+def buildkit_container(resources: ResourcesConfig) -> dict:
+    return {
+        "name": BUILDKIT_CONTAINER,
+        "image": defaults.ROOTLESS_BUILDER_IMAGE,
+        # Kept alive for `container('buildkit') { sh 'buildctl-daemonless.sh build ...' }`.
+        "command": ["sleep"],
+        "args": ["99d"],
+        "env": [{"name": "BUILDKITD_FLAGS", "value": "--oci-worker-no-process-sandbox"}],
+        "resources": resources.as_kubernetes(),
+        "securityContext": buildkit_container_context(),
+        "volumeMounts": [{"name": "buildkit-state", "mountPath": BUILDKIT_STATE_DIR}],
+    }
+
+
+def agent_pod_yaml(template: PodTemplateConfig, pool_name: str, builder: Optional[str] = None) -> str:
+    """The pod every build of this template runs in, restricted from the pod down to each container;
+    with `builder`, plus the builder container and the one relaxation it needs."""
     containers = [{
         "name": "jnlp",
         "image": defaults.INBOUND_AGENT_IMAGE,
@@ -83,16 +139,17 @@ def agent_pod_yaml(template: PodTemplateConfig, pool_name: str) -> str:
             "resources": container.resources.as_kubernetes(),
             "securityContext": restricted_container_context(read_only_root=False),
         })
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"labels": {"jenkins-k8s.io/pool": pool_name}},
-        "spec": {
-            "automountServiceAccountToken": False,
-            "securityContext": restricted_pod_context(),
-            "containers": containers,
-        },
+    pod_labels = {labels.POOL: pool_name}
+    spec: dict = {
+        "automountServiceAccountToken": False,
+        "securityContext": restricted_pod_context(),
+        "containers": containers,
     }
+    if builder == "buildkit-rootless":
+        pod_labels[BUILDER_LABEL] = builder
+        containers.append(buildkit_container(template.builder_resources))
+        spec["volumes"] = [{"name": "buildkit-state", "emptyDir": {}}]
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": pod_labels}, "spec": spec}
     return to_yaml(pod)
 
 
@@ -106,7 +163,7 @@ def cloud_jcasc(config: KubernetesPoolConfig, namespace: str, jenkins_url: str) 
             "instanceCap": template.instance_cap,
             "idleMinutes": template.idle_minutes,
             "yamlMergeStrategy": "override",
-            "yaml": agent_pod_yaml(template, config.name),
+            "yaml": agent_pod_yaml(template, config.name, config.builder),
         }
         for template in config.templates
     ]
@@ -115,8 +172,11 @@ def cloud_jcasc(config: KubernetesPoolConfig, namespace: str, jenkins_url: str) 
         "namespace": namespace,
         "jenkinsUrl": jenkins_url,
         "webSocket": True,
-        # The plugin's own restricted profile, on top of the explicit pod YAML below.
-        "restrictedPssSecurityContext": True,
+        # The plugin's own restricted profile, on top of the explicit pod YAML below. It fills every
+        # unset allowPrivilegeEscalation/capabilities/seccompProfile with the restricted value
+        # (jenkinsci/kubernetes-plugin RestrictedPssSecurityContextInjector.secure), so an
+        # image-build pool, whose YAML already sets every field, turns it off.
+        "restrictedPssSecurityContext": config.builder is None,
         "containerCapStr": str(config.container_cap),
         "podLabels": [{"key": "jenkins-k8s.io/pool", "value": config.name}],
         "templates": templates,
@@ -130,7 +190,8 @@ class KubernetesPool(AgentPool):
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(config, context, opts)
         endpoints = context.endpoints
-        namespace = self.create_namespace("restricted")
+        # Pod Security admits a namespace's pods as a whole: Unconfined profiles need `privileged`.
+        namespace = self.create_namespace("restricted" if config.builder is None else "privileged")
         role = k8s.rbac.v1.Role(
             self.child_name("agent-pods"),
             metadata=k8s.meta.v1.ObjectMetaArgs(

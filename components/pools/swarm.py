@@ -59,8 +59,11 @@ class SwarmClientConfig(PoolConfig):
     # exclusive: only builds whose label expression matches run here (as the kubernetes pool does).
     mode: Literal["normal", "exclusive"] = "exclusive"
     # The client container's image: any image with `java` 21 on /opt/java/openjdk/bin and the tools
-    # your builds call (git, ...). The jar download always uses defaults.SWARM_CLIENT_IMAGE (curl).
-    image: PinnedImage = defaults.SWARM_CLIENT_IMAGE
+    # your builds call (the default jenkins/agent has git). The jar download always uses
+    # defaults.SWARM_CLIENT_IMAGE (curl).
+    image: PinnedImage = Field(defaults.SWARM_CLIENT_IMAGE, description=(
+        "image of the swarm client container; needs java 21 in /opt/java/openjdk/bin and whatever your "
+        "builds call (the default, jenkins/agent, has git)"))
     resources: ResourcesConfig = defaults.AGENT_RESOURCES
     # Connection attempts before the client exits; Kubernetes then restarts it with back-off,
     # which makes a broken pool visible (CrashLoopBackOff) instead of silently retrying.

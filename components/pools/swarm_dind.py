@@ -24,8 +24,7 @@ import pulumi_kubernetes as k8s
 
 from .. import defaults, labels
 from ..config_types import OptionalStorageClass, ResourcesConfig, StorageSize
-from ..pod_security import restricted_container_context
-from . import swarm
+from . import docker_access, swarm
 from .base import AgentPool, PoolContext
 from .dind import (
     CLIENT_CERT_PATH, DIND_PORT, DindCertificates, client_certs_volume, client_env, dind_container,
@@ -34,9 +33,10 @@ from .dind import (
 
 TYPE = "swarm-dind"
 
-DOCKER_CLI_DIR = "/opt/docker-cli"
-# The client image's PATH with the docker CLI first; /opt/java/openjdk/bin is where the eclipse-temurin
-# and jenkins/* images keep java. Kubernetes cannot append to an image's PATH, so it is spelt out.
+DOCKER_CLI_DIR = docker_access.CLI_DIR
+# The client image's PATH with the docker CLI first; /opt/java/openjdk/bin is where the jenkins/*
+# images keep java (jenkinsci/docker-agent @b066c0a debian/Dockerfile:114-116). Kubernetes cannot
+# append to an image's PATH, so it is spelt out.
 CLIENT_PATH = ":".join((DOCKER_CLI_DIR, "/opt/java/openjdk/bin",
                         "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"))
 # The daemon is reached on the pod's loopback: the certificate names exactly that.
@@ -57,18 +57,6 @@ class SwarmDindPoolConfig(swarm.SwarmClientConfig):
     dind_resources: ResourcesConfig = defaults.DIND_RESOURCES
 
 
-def docker_cli_container() -> dict:
-    """Copies the docker CLI binary out of the pinned docker:*-cli image; restricted like the client."""
-    return {
-        "name": "install-docker-cli",
-        "image": defaults.DOCKER_CLI_IMAGE,
-        "command": ["cp", "/usr/local/bin/docker", f"{DOCKER_CLI_DIR}/docker"],
-        "resources": defaults.HELPER_RESOURCES.as_kubernetes(),
-        "securityContext": restricted_container_context(),
-        "volumeMounts": [{"name": "docker-cli", "mountPath": DOCKER_CLI_DIR}],
-    }
-
-
 def dind_sidecar(config: SwarmDindPoolConfig) -> dict:
     """dind.py's privileged dockerd as a native sidecar, sharing the workspace at the client's path."""
     container = dind_container(
@@ -85,14 +73,14 @@ def pod_spec(config: SwarmDindPoolConfig, *, url: str) -> dict:
         config,
         url=url,
         # Sidecar last: regular init containers run before it, the client starts once dockerd answers.
-        init_containers=[docker_cli_container(), dind_sidecar(config)],
+        init_containers=[docker_access.copy_cli_container("install-docker-cli"), dind_sidecar(config)],
         extra_env=[{"name": "PATH", "value": CLIENT_PATH}, *client_env("localhost")],
         extra_mounts=[
-            {"name": "docker-cli", "mountPath": DOCKER_CLI_DIR, "readOnly": True},
+            *docker_access.cli_mounts(),
             {"name": "dind-client-certs", "mountPath": CLIENT_CERT_PATH, "readOnly": True},
         ],
         extra_volumes=[
-            {"name": "docker-cli", "emptyDir": {}},
+            {"name": docker_access.CLI_VOLUME, "emptyDir": {}},
             client_certs_volume("dind-client-certs", CLIENT_CERTS_SECRET),
             server_certs_volume("dind-server-certs", SERVER_CERTS_SECRET),
         ],

@@ -16,7 +16,7 @@ from pulumi_policy import (
 
 from pulumi_policy.proxy import UnknownValueError
 
-from .pods import Pod, Unknown, items, locate, mapping
+from .pods import Pod, Unknown, agent_pods, items, locate, mapping
 
 
 class Finding(NamedTuple):
@@ -95,6 +95,17 @@ def entry_matches(entry: Mapping, pod: Pod) -> Match:
         elif actual != wanted:
             return False
     return undecided or True
+
+
+def container_name(subject: str) -> Optional[str]:
+    """'container "buildkit"' -> 'buildkit'; '' (a pod-level finding) -> None."""
+    return subject.split('"')[1] if subject.count('"') >= 2 else None
+
+
+def covers_container(entry: Mapping, finding: Finding) -> bool:
+    """An entry with `containers` exempts only findings on those containers, never pod-level ones."""
+    limited = items(entry.get("containers"))
+    return not limited or container_name(finding.subject) in limited
 
 
 def matching_entries(config: Mapping, pod: Pod) -> list[tuple[Mapping, Match]]:
@@ -180,16 +191,21 @@ def pss_policy(check: ModuleType) -> ResourceValidationPolicy:
     suffix = f"{check.LEVEL}: {check.ID}"
     tag_option: Optional[tuple[str, dict]] = getattr(check, "ALLOW_TAG", None)
     extra = {tag_option[0]: tag_option[1]} if tag_option else {}
-    covers = _covers_by_tag(tag_option[0]) if tag_option else (lambda entry, finding: True)
+    extra["containers"] = {**STRING_LIST, "minItems": 1,
+                           "description": "container names: the entry exempts only these containers"}
+    by_tag = _covers_by_tag(tag_option[0]) if tag_option else (lambda entry, finding: True)
     run = check.check
+
+    def covers(entry: Mapping, finding: Finding) -> bool:
+        return by_tag(entry, finding) and covers_container(entry, finding)
 
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         pod = locate(args.resource_type, args.props, args.name)
-        if pod is None:
-            return
-        findings, undecided = evaluate(run, pod)
-        entries = matching_entries(args.get_config(), pod) if findings else []
-        report_findings(pod, findings, entries, covers, suffix, report, undecided)
+        # A resource carries one pod, or (a JCasC ConfigMap) the plain, known agent pod templates.
+        for pod in [pod] if pod is not None else agent_pods(args.resource_type, args.props, args.name):
+            findings, undecided = evaluate(run, pod)
+            entries = matching_entries(args.get_config(), pod) if findings else []
+            report_findings(pod, findings, entries, covers, suffix, report, undecided)
 
     return ResourceValidationPolicy(
         name=check.POLICY,

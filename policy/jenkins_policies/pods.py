@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, Optional, Union
 
+import yaml
 from pulumi_policy.proxy import UnknownValueError
 
 EMPTY: Mapping = {}
@@ -244,3 +245,55 @@ def running_namespace(resource_type: str, props: Mapping, fallback_name: str = "
         return None
     namespace, name = resource_namespace(props), resource_name(props, fallback_name)
     return namespace, f"{kind} {namespace}/{name}"
+
+
+AGENT_POD_KIND = "Kubernetes-plugin pod template"
+
+
+def agent_pods(resource_type: str, props: Mapping, fallback_name: str = "") -> list[Pod]:
+    """The pods Jenkins will create, read from a JCasC ConfigMap: each `jenkins.clouds[].kubernetes`
+    template's `yaml`, in the template's namespace (else the cloud's). The cluster admits them at
+    build time; checking them here finds a template its namespace would refuse before it is deployed.
+    A ConfigMap whose data is still unknown (preview) yields none."""
+    if kind_of(resource_type) != "ConfigMap":
+        return []
+    data = peek(props, "data")
+    if not isinstance(data, Mapping):
+        return []
+    found = []
+    owner = f"{text(resource_namespace(props))}/{text(resource_name(props, fallback_name))}"
+    for key in list(data.keys()):
+        value = peek(data, key)
+        if not (isinstance(value, str) and str(key).endswith((".yaml", ".yml"))):
+            continue
+        try:
+            document = yaml.safe_load(value)
+        except yaml.YAMLError:
+            continue
+        for cloud in items(get(document, "jenkins", "clouds")):
+            kubernetes = mapping(get(cloud, "kubernetes"))
+            for template in items(kubernetes.get("templates")):
+                pod = _template_pod(owner, kubernetes, mapping(template))
+                if pod is not None:
+                    found.append(pod)
+    return found
+
+
+def _template_pod(owner: str, cloud: Mapping, template: Mapping) -> Optional[Pod]:
+    try:
+        body = yaml.safe_load(template.get("yaml") or "")
+    except yaml.YAMLError:
+        return None
+    spec = get(body, "spec")
+    if not isinstance(spec, Mapping):
+        return None
+    namespace = template.get("namespace") or cloud.get("namespace") or "default"
+    return Pod(
+        kind=AGENT_POD_KIND,
+        namespace=str(namespace),
+        name=f'{cloud.get("name", "?")}/{template.get("name", "?")} (in ConfigMap {owner})',
+        spec_path="spec",
+        meta_path="metadata",
+        metadata=mapping(get(body, "metadata")),
+        spec=spec,
+    )
