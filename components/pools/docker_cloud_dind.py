@@ -25,10 +25,12 @@ from typing import Annotated, Literal, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .. import defaults, labels
-from ..config_types import Model, OptionalStorageClass, PinnedImage, Replicas, ResourcesConfig, StorageSize
+from ..config_types import (
+    Model, OptionalStorageClass, PinnedImage, Replicas, ResourcesConfig, StorageSize, memory_bytes,
+)
 from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext, SecretFile
 from .dind import DindCertificates, dind_container, server_certs_volume, x509_credential_jcasc
 from .docker_cloud import DockerTemplateConfig, _unique_names, cloud_jcasc
@@ -48,12 +50,64 @@ class DindDaemonConfig(Model):
     storage_class_name: OptionalStorageClass = None
 
 
+MIB = 2**20
+
+
+def peak_agent_memory_mib(templates, container_cap: int) -> int:
+    """The most memory `container_cap` agent containers can be limited to together: each template up to
+    its instanceCap, the largest first. The Docker plugin sets each container's limit to memoryLimit
+    MiB (jenkinsci/docker-plugin @2fbbdf9 DockerTemplateBase.java:841-844) and counts containerCap and
+    instanceCap per cloud, that is per daemon (DockerCloud.java:647-672)."""
+    total, left = 0, container_cap
+    for template in sorted(templates, key=lambda t: t.memory_limit_mb, reverse=True):
+        count = min(template.instance_cap, left)
+        total, left = total + count * template.memory_limit_mb, left - count
+    return total
+
+
 class DockerCloudDindPoolConfig(PoolConfig):
     type: Literal["docker-cloud-dind"]
     daemon: DindDaemonConfig = DindDaemonConfig()
-    # Per daemon (per replica).
-    container_cap: Annotated[int, Field(ge=1, le=1000)] = 10
     templates: Annotated[tuple[DockerTemplateConfig, ...], Field(min_length=1)]
+    # After `daemon` and `templates`: its validator reads both.
+    container_cap: Optional[Annotated[int, Field(ge=1, le=1000)]] = Field(
+        None, validate_default=True, description=(
+            "agent containers per daemon (per replica). Every agent container runs inside the dind "
+            "container's memory limit, so the templates' memoryLimitMb at this many containers must fit "
+            "in daemon.resources.limits.memory; unset, it is the most that fit"))
+
+    @field_validator("templates")
+    @classmethod
+    def _each_template_fits(cls, templates: tuple, info: ValidationInfo) -> tuple:
+        daemon = info.data.get("daemon")
+        if daemon is None:
+            return templates
+        limit_mib = memory_bytes(daemon.resources.limits.memory) // MIB
+        for template in templates:
+            if template.memory_limit_mb > limit_mib:
+                raise ValueError(
+                    f"template '{template.name}': memoryLimitMb {template.memory_limit_mb} does not fit in "
+                    f"daemon.resources.limits.memory {daemon.resources.limits.memory}")
+        return templates
+
+    @field_validator("container_cap")
+    @classmethod
+    def _fits_the_daemon(cls, container_cap: Optional[int], info: ValidationInfo) -> Optional[int]:
+        daemon, templates = info.data.get("daemon"), info.data.get("templates")
+        if daemon is None or not templates:
+            return container_cap  # reported on their own keys
+        limit_mib = memory_bytes(daemon.resources.limits.memory) // MIB
+        if container_cap is None:
+            most = min(sum(t.instance_cap for t in templates), 1000)
+            # At least 1: _each_template_fits checked the largest container alone.
+            return max(n for n in range(1, most + 1) if peak_agent_memory_mib(templates, n) <= limit_mib)
+        peak = peak_agent_memory_mib(templates, container_cap)
+        if peak > limit_mib:
+            raise ValueError(
+                f"{container_cap} agent containers may use {peak} MiB but the daemon's memory limit "
+                f"(daemon.resources.limits.memory) is {daemon.resources.limits.memory}; lower containerCap, "
+                "instanceCap or memoryLimitMb, or raise the limit")
+        return container_cap
 
     @model_validator(mode="after")
     def _unique_templates(self) -> "DockerCloudDindPoolConfig":
