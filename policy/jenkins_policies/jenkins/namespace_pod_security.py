@@ -1,4 +1,5 @@
-"""Stack policy: every namespace that runs pods carries a Pod Security Admission enforce label
+"""Stack policy: every namespace that runs pods (including the Kubernetes-plugin agent pods a JCasC
+ConfigMap describes) carries a Pod Security Admission enforce label
 no weaker than `level`, unless an allow entry grants that namespace a weaker level.
 
 Pods in a namespace the stack does not declare are reported too (`requireDeclared`): nothing in
@@ -15,7 +16,7 @@ from fnmatch import fnmatchcase
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, StackValidationPolicy
 
 from ..framework import STRING_LIST
-from ..pods import Unknown, kind_of, peek, running_namespace
+from ..pods import Unknown, agent_pods, kind_of, peek, running_namespace
 
 POLICY = "jenkins-namespace-pod-security"
 DESCRIPTION = "Namespaces that run pods must enforce a Pod Security level no weaker than required."
@@ -50,6 +51,8 @@ def validate(args, report):
             continue
         located = running_namespace(r.resource_type, r.props, r.name)
         if located is None:
+            for pod in agent_pods(r.resource_type, r.props, r.name):
+                running.setdefault(pod.namespace, (r.urn, pod.ref))
             continue
         namespace, ref = located
         if isinstance(namespace, Unknown):
