@@ -193,3 +193,16 @@ def swarm_user_entries(document: dict, user: str) -> tuple[list, list]:
     entries = [e["user"] for e in document["jenkins"]["authorizationStrategy"]["globalMatrix"]["entries"]
                if "user" in e and e["user"]["name"] == user]
     return users, entries
+
+
+# ------------------------------------------------------------------ Docker daemons and the docker CLI
+
+def dockerd_data_roots(spec: dict) -> list[tuple[str, str]]:
+    """(container name, data root) of every dockerd in the pod: the docker:*-dind image's dockerd
+    keeps its data in --data-root, /var/lib/docker unless set."""
+    out = []
+    for container in containers(spec):
+        if container["image"].startswith("docker:") and "dind" in container["image"]:
+            flags = [a.split("=", 1)[1] for a in container.get("args", []) if a.startswith("--data-root=")]
+            out.append((container["name"], flags[-1] if flags else "/var/lib/docker"))
+    return out

@@ -127,3 +127,17 @@ def test_bad_config_names_the_key(bad, key):
     with pytest.raises(ConfigError) as error:
         parse_stack_config({"environment": "t", "namespace": "t", "pools": [{**ONMASTER, **bad}]})
     assert f"pools[0].{key}" in str(error.value)
+
+
+def test_docker_cli_plugins_buildx_and_compose_are_found_by_the_cli(alone):
+    from tests import upstream_facts as facts
+
+    spec = controller_pod(alone)["spec"]
+    init = next(c for c in spec["initContainers"] if c["name"] == "copy-docker-cli")
+    assert init["image"] == facts.DOCKER_CLI_IMAGE
+    assert init["command"][1:-1] == [facts.DOCKER_CLI_BINARY, *facts.DOCKER_CLI_PLUGINS]
+    copied = next(m["name"] for m in init["volumeMounts"] if init["command"][-1].startswith(m["mountPath"]))
+    jenkins = next(c for c in spec["containers"] if c["name"] == "jenkins")
+    mounted_at = {m["mountPath"] for m in jenkins["volumeMounts"] if m["name"] == copied}
+    assert mounted_at & set(facts.DOCKER_CLI_SYSTEM_PLUGIN_DIRS), mounted_at
+    assert all(p.rsplit("/", 1)[1].startswith("docker-") for p in facts.DOCKER_CLI_PLUGINS)

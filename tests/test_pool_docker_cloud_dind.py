@@ -7,8 +7,8 @@ from components import defaults, labels
 from components.config import ConfigError, parse_stack_config
 from components.pools import dind
 from tests.helpers import (
-    K8S_POOL, casc, containers, controller_pod, docker_clouds, host_paths, kept_state, plugins,
-    pod_templates, privileged_containers, schema_errors, secret_leaks, synth_pools,
+    K8S_POOL, casc, containers, controller_pod, docker_clouds, dockerd_data_roots, host_paths, kept_state,
+    mount_for, plugins, pod_templates, privileged_containers, schema_errors, secret_leaks, synth_pools,
 )
 
 DIND = {"name": "dind", "type": "docker-cloud-dind", "templates": [
@@ -191,3 +191,46 @@ def test_bad_config_names_the_key(bad, key):
     with pytest.raises(ConfigError) as error:
         parse_stack_config({"environment": "t", "namespace": "t", "pools": [{**DIND, **bad}]})
     assert f"pools[0].{key}" in str(error.value)
+
+
+# ------------------------------------------------------------------ the cache and the memory
+
+def test_dockerd_data_root_is_below_the_claim_root(alone):
+    spec = dind_set(alone)["spec"]["template"]["spec"]
+    assert "fsGroup" not in spec["securityContext"]
+    (name, data_root), = dockerd_data_roots(spec)
+    mount = mount_for(next(c for c in containers(spec) if c["name"] == name), data_root)
+    assert mount["name"] in {t["metadata"]["name"] for t in dind_set(alone)["spec"]["volumeClaimTemplates"]}
+    assert data_root.startswith(mount["mountPath"].rstrip("/") + "/")
+
+
+def daemon_limit_mib(synthesis) -> int:
+    limit = dind_set(synthesis)["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"]
+    return int(limit[:-2]) * {"Mi": 1, "Gi": 1024}[limit[-2:]]
+
+
+def test_default_container_cap_fits_the_daemon_memory(alone):
+    # Defaults: a 4Gi dind limit, 2048 MiB per agent container: 2 containers, not 10.
+    cloud = docker_clouds(casc(alone))["dind"]
+    assert daemon_limit_mib(alone) == 4096 and cloud["containerCap"] == 2
+    assert {t["dockerTemplateBase"]["memoryLimit"] for t in cloud["templates"]} == {2048}
+
+
+def test_dev_stack_dind_pool_fits_its_daemon(stack_syntheses):
+    dev = stack_syntheses["dev"]
+    cloud = docker_clouds(casc(dev))["dind"]
+    largest = max(t["dockerTemplateBase"]["memoryLimit"] for t in cloud["templates"])
+    assert cloud["containerCap"] * largest <= daemon_limit_mib(dev)
+    assert cloud["containerCap"] == 2
+
+
+@pytest.mark.parametrize("bad, key, words", [
+    ({"containerCap": 10}, "containerCap", "10 agent containers may use 20480 MiB"),
+    ({"daemon": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}},
+     "templates", "memoryLimitMb 2048 does not fit in daemon.resources.limits.memory 1Gi"),
+])
+def test_oversubscribed_memory_is_refused_naming_the_key(bad, key, words):
+    with pytest.raises(ConfigError) as error:
+        parse_stack_config({"environment": "t", "namespace": "t", "pools": [{**DIND, **bad}]})
+    message = str(error.value)
+    assert message.startswith(f"jenkins:pools[0].{key}: ") and words in message and "\n" not in message

@@ -7,6 +7,7 @@ import yaml
 from components import defaults
 from components.config import ConfigError, parse_stack_config
 from components.pools import swarm
+from tests import upstream_facts as facts
 from tests.conftest import stack_config
 from tests.helpers import (
     INTERNAL_URL, K8S_POOL, SWARM_FLAGS, SWARM_PERMISSIONS, SWARM_POOL, casc, client_container, containers,
@@ -213,3 +214,20 @@ def test_staging_stack_runs_swarm_and_kubernetes_pools():
     pools = {pool["name"]: pool["type"] for pool in config["jenkins:pools"]}
     assert pools == {"swarm": "swarm", "k8s": "kubernetes"}
     assert config["jenkins:environment"] == "staging" and config["jenkins:namespace"] == "jenkins-staging"
+
+
+def test_default_image_runs_a_normal_pipeline(alone):
+    """The client and the jar download default to jenkins/agent of the inbound agent's release: git for
+    `checkout scm`, curl for the download, java where the command expects it, its own uid."""
+    spec = pod_spec(alone, "swarm")
+    client = client_container(spec)
+    download = next(c for c in spec["initContainers"] if c["name"] == "download-swarm-client")
+    assert client["image"] == download["image"] == "jenkins/agent:3385.vf1123fb_515da_-1-jdk21"
+    assert client["image"] == facts.AGENT_IMAGE and "git" in facts.AGENT_TOOLS
+    assert download["command"][0] in facts.AGENT_TOOLS and client["command"][0] in facts.AGENT_TOOLS
+    assert {"name": "HOME", "value": facts.AGENT_HOME} in client["env"]
+    assert spec["securityContext"]["runAsUser"] == facts.AGENT_UID
+    # Read-only root: git and remoting write only to emptyDirs (HOME, the workspace, /tmp).
+    assert client["securityContext"]["readOnlyRootFilesystem"] is True
+    assert "emptyDir" in volume(spec, mount_for(client, facts.AGENT_HOME + "/.gitconfig")["name"])
+    assert client["securityContext"]["capabilities"] == {"drop": ["ALL"]}

@@ -5,11 +5,12 @@ import pytest
 import yaml
 
 from components import defaults, labels
+from tests import upstream_facts as facts
 from tests.conftest import stack_config
 from tests.helpers import (
     INTERNAL_URL, K8S_POOL, SWARM_FLAGS, SWARM_PERMISSIONS, SWARM_POOL, casc, client_container, containers,
-    flag_value, has_key, kept_state, mount_for, plugins, pod_spec, schema_errors, secret_leaks, statefulset,
-    swarm_user_entries, synth_pools, volume,
+    dockerd_data_roots, flag_value, has_key, kept_state, mount_for, plugins, pod_spec, pod_templates,
+    schema_errors, secret_leaks, statefulset, swarm_user_entries, synth_pools, volume,
 )
 
 DIND_POOL = {"name": "swarm-dind", "type": "swarm-dind", "labels": ["docker"], "replicas": 2,
@@ -193,3 +194,87 @@ def test_switching_from_swarm_to_swarm_dind_keeps_the_controller():
 def test_dev_stack_runs_a_swarm_dind_pool():
     pools = {pool["name"]: pool["type"] for pool in stack_config("dev")["jenkins:pools"]}
     assert pools.get("swarm-dind") == "swarm-dind"
+
+
+# ------------------------------------------------------------------ the cache survives restarts
+
+def fs_group_walks(synthesis) -> list[str]:
+    """Pods where the kubelet's fsGroup pass would reach a dockerd data root: the pass compares only
+    the volume's root directory (OnRootMismatch) and dockerd resets its data root to root-owned 0711 at
+    every start (kubernetes @7dd8853 pkg/volume/volume_linux.go requiresPermissionChange; moby @0e8eea5
+    daemon/daemon_unix.go setupDaemonRoot), so a data root *at* a volume's root is walked every start."""
+    walked = []
+    for where, spec in pod_templates(synthesis):
+        context = spec.get("securityContext") or {}
+        if "fsGroup" not in context:
+            continue
+        by_name = {c["name"]: c for c in containers(spec)}
+        for name, data_root in dockerd_data_roots(spec):
+            mount = mount_for(by_name[name], data_root)
+            if mount["mountPath"].rstrip("/") == data_root.rstrip("/"):
+                walked.append(f"{where}:{name} {data_root}")
+    return walked
+
+
+def test_no_fs_group_walk_over_a_dockerd_data_root(alone):
+    spec = pod_spec(alone, "swarm-dind")
+    assert spec["securityContext"]["fsGroup"] == 1000  # the client still needs it for its secrets
+    assert dockerd_data_roots(spec) == [("dind", "/var/lib/docker/data")]
+    assert fs_group_walks(alone) == []
+
+
+def test_the_data_root_is_on_the_cache_claim(alone):
+    sts = statefulset(alone, "swarm-dind")["spec"]
+    (_, data_root), = dockerd_data_roots(sts["template"]["spec"])
+    mount = mount_for(sidecar(sts["template"]["spec"]), data_root)
+    assert mount["name"] in {t["metadata"]["name"] for t in sts["volumeClaimTemplates"]}
+    assert data_root != mount["mountPath"] and data_root.startswith(mount["mountPath"] + "/")
+
+
+def test_the_walk_detector_finds_a_data_root_at_the_claim_root(alone):
+    import copy as _copy
+    spec = _copy.deepcopy(pod_spec(alone, "swarm-dind"))
+    sidecar(spec)["args"] = [a for a in sidecar(spec).get("args", []) if not a.startswith("--data-root")]
+
+    class Planted:
+        @staticmethod
+        def manifests(redacted=False):
+            return [{"kind": "StatefulSet", "metadata": {"name": "planted"},
+                     "spec": {"template": {"spec": spec}}}]
+
+    assert fs_group_walks(Planted) == ["StatefulSet/planted:dind /var/lib/docker"]
+
+
+def test_dockerd_runs_as_root_group_not_the_pods(alone):
+    spec = pod_spec(alone, "swarm-dind")
+    assert spec["securityContext"]["runAsGroup"] == 1000
+    context = sidecar(spec)["securityContext"]
+    assert (context["runAsUser"], context["runAsGroup"]) == (0, 0)
+
+
+# ------------------------------------------------------------------ the docker CLI has buildx and compose
+
+def test_docker_cli_plugins_are_copied_where_the_cli_finds_them(alone):
+    spec = pod_spec(alone, "swarm-dind")
+    copy = next(c for c in spec["initContainers"] if c["name"] == "install-docker-cli")
+    assert copy["image"] == facts.DOCKER_CLI_IMAGE
+    assert copy["command"][0] == "cp" and copy["command"][1:-1] == [facts.DOCKER_CLI_BINARY, *facts.DOCKER_CLI_PLUGINS]
+    target = copy["command"][-1].rstrip("/")
+    client = client_container(spec)
+    copied = mount_for(copy, target)["name"]
+    plugin_dirs = [m["mountPath"] for m in client["volumeMounts"] if m["name"] == copied]
+    assert set(plugin_dirs) & set(facts.DOCKER_CLI_SYSTEM_PLUGIN_DIRS)
+    assert all(m["readOnly"] for m in client["volumeMounts"] if m["name"] == copied)
+    assert target in env_of(client)["PATH"].split(":")
+
+
+# ------------------------------------------------------------------ the default client image runs a pipeline
+
+def test_default_client_image_has_git_java_and_runs_as_its_user(alone):
+    spec = pod_spec(alone, "swarm-dind")
+    client = client_container(spec)
+    assert client["image"] == "jenkins/agent:3385.vf1123fb_515da_-1-jdk21" == facts.AGENT_IMAGE
+    assert client["command"][0] in facts.AGENT_TOOLS
+    assert facts.AGENT_JAVA_BIN in env_of(client)["PATH"].split(":")
+    assert env_of(client)["HOME"] == facts.AGENT_HOME
+    assert spec["securityContext"]["runAsUser"] == facts.AGENT_UID
