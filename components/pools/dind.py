@@ -27,8 +27,9 @@ API
 
 `dind_container(...)`
     The privileged `dind` container dict: pinned image, DOCKER_TLS_CERTDIR, port 2376, the certs
-    volume (read-only) at /certs, /var/lib/docker on `data_volume`, resources, TCP readiness probe
-    and `pod_security.dind_container_context()` -- the one privileged container this program makes.
+    volume (read-only) at /certs, `data_volume` at /var/lib/docker with dockerd's data root one
+    directory below (`--data-root=/var/lib/docker/data`), resources, TCP readiness probe and
+    `pod_security.dind_container_context()` -- the one privileged container this program makes.
     Pass `extra_volume_mounts` for a shared workspace when used as a sidecar (Docker Pipeline's
     `inside` bind-mounts the workspace by path, so daemon and agent must see the same path).
     For a native sidecar, put the dict in `initContainers` and set `restartPolicy: Always` on it.

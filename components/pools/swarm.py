@@ -1,7 +1,7 @@
 """Swarm pool: long-lived swarm clients that dial the controller over WebSocket and register themselves.
 
-The seed's "Using Swarm clients" setup, minus the home-built image: a pinned JDK 21 image runs the
-client jar that an init container downloads from the controller's own `/swarm/swarm-client.jar`
+The seed's "Using Swarm clients" setup, minus the home-built image: the pinned jenkins/agent image
+(JDK 21, git) runs the client jar that an init container downloads from the controller's own `/swarm/swarm-client.jar`
 (an unprotected root action of the swarm plugin). The clients log in as a dedicated local user
 that holds only what swarm needs (Overall/Read, Agent/Create, Agent/Connect, Agent/Configure;
 swarm-plugin docs/security.adoc) with a generated password read from a mounted file.

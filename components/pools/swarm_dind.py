@@ -2,14 +2,15 @@
 
 Every client pod gets a privileged dockerd as a native sidecar (an init container with
 `restartPolicy: Always`, so it starts first and stops last) that speaks TLS on localhost:2376.
-`/var/lib/docker` lives on a volumeClaimTemplate, one claim per replica: images pulled by one build
-are still there for the next, across pod restarts. That cache is why the seed chose this setup,
+`/var/lib/docker` lives on a volumeClaimTemplate, one claim per replica, with dockerd's data root a
+directory inside it (dind.DATA_ROOT, so the pod's fsGroup never walks the cache): images pulled by
+one build are still there for the next, across pod restarts. That cache is why the seed chose this setup,
 and why the workload is a StatefulSet (see swarm.py for the rest of that choice).
 
 Docker Pipeline's `inside` bind-mounts the workspace by path, so the sidecar mounts the same
-workspace volume at the same path as the client. The docker CLI comes from the pinned
-`docker:*-cli` image: an init container copies the binary into an emptyDir that is on the
-client's PATH, so the client image stays the stock JDK image.
+workspace volume at the same path as the client. The docker CLI and its buildx and compose plugins
+come from the pinned `docker:*-cli` image: an init container copies them into an emptyDir that is
+on the client's PATH and in the CLI's plugin directory, so the client image stays the stock one.
 
 The pool's namespace enforces Pod Security `privileged` (warn/audit stay `restricted`), and only
 the `dind` sidecar is privileged; the client container keeps the restricted context.
