@@ -60,7 +60,14 @@ def test_socket_flips_namespace_to_privileged_and_warns(alone, tcp):
     assert any("onmaster" in w and "docker.sock" in w for w in alone.warnings)
     ns_tcp = tcp.find(":Namespace", "controller-namespace").inputs["metadata"]["labels"]
     assert ns_tcp[labels.PSA_ENFORCE] == "restricted"
-    assert not tcp.warnings
+    assert not any("docker.sock" in w for w in tcp.warnings)
+
+
+def test_tcp_warns_that_current_docker_engine_refuses_plain_tcp(alone, tcp):
+    # docker/cli @90559a6 docs/deprecated.md, "Unauthenticated TCP connections": Engine 27.0 and later
+    # fail to start with a non-local TCP listener and TLS off.
+    assert [w for w in tcp.warnings if "Docker Engine 27" in w and "onmaster" in w and "2375" in w]
+    assert not [w for w in alone.warnings if "Docker Engine 27" in w]
 
 
 def test_tcp_uses_host_ip_from_downward_api(tcp):

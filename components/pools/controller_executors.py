@@ -15,8 +15,8 @@ node's daemon does not see as /var/jenkins_home. So `inside` (and any `docker ru
 gets an empty directory from the node instead of the checkout. The program deliberately mounts no
 hostPath for the workspace (a hostPath JENKINS_HOME would defeat the PVC and need a root chown);
 plain `docker build`/`docker push` (build context sent over the API) work. For `inside`, use a
-kubernetes pool or docker-cloud-dind with the workspace on the daemon's side. See
-docs/topologies/controller.md.
+swarm-dind pool (its daemon shares the workspace at the same path) or docker-cloud-dind; kubernetes
+pools have no Docker daemon. See docs/topologies/controller.md.
 """
 from __future__ import annotations
 
@@ -69,4 +69,6 @@ class ControllerExecutorsPool(AgentPool):
         self.namespace = context.endpoints.namespace
         self.agent_labels = tuple(config.labels)
         self.needs = controller_needs(config)
+        if config.docker and (warning := config.docker.preview_warning(config.name)):
+            pulumi.log.warn(warning, resource=self)
         self.finish()

@@ -10,7 +10,8 @@ Two ways, chosen by `docker.access` in the pool's config:
   root on the node.
 - `tcp`: DOCKER_HOST=tcp://$(HOST_IP):2375 with HOST_IP from the downward API (status.hostIP).
   No host path, the namespace stays restricted, but the daemon must listen on the node's 2375
-  without TLS: anyone who reaches that port is root on the node. Only for lab clusters.
+  without TLS: anyone who reaches that port is root on the node, and Docker Engine 27 and newer
+  refuse to start that way, so `pulumi preview` warns. Only for lab clusters with older engines.
 
 Everything returned is a ControllerNeeds fragment (volumes, mounts, env, init containers).
 Volume and env entries are identical whichever pool asks, so two pools that both use the node's
@@ -59,6 +60,16 @@ class NodeDockerConfig(Model):
         if self.access == "socket":
             return (f"pool '{pool_name}' mounts the node's Docker socket ({SOCKET_PATH}) into the "
                     "controller pod, which is root on that node")
+        return None
+
+    def preview_warning(self, pool_name: str) -> Optional[str]:
+        """tcp mode needs a daemon on plain TCP, which current Docker Engine refuses to run: Engine
+        27.0 and later fail to start with a non-local TCP listener and TLS turned off (docker/cli
+        @90559a6 docs/deprecated.md, "Unauthenticated TCP connections")."""
+        if self.access == "tcp":
+            return (f"pool '{pool_name}': docker.access tcp needs the node's Docker daemon listening on "
+                    f"plain TCP {self.tcp_port}, which Docker Engine 27 and newer refuse to start with; "
+                    "it works only with older engines (use access: socket or a DinD pool)")
         return None
 
     def plugin_uri(self) -> str:

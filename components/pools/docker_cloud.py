@@ -184,4 +184,6 @@ class DockerCloudPool(AgentPool):
         self.namespace = context.endpoints.namespace
         self.agent_labels = tuple(label for t in config.templates for label in t.labels)
         self.needs = controller_needs(config, context.endpoints.internal_url)
+        if warning := config.docker.preview_warning(config.name):
+            pulumi.log.warn(warning, resource=self)
         self.finish()
