@@ -214,3 +214,18 @@ def test_the_builder_in_the_default_pool_namespace_is_refused(prod_resources):
     violations = run_policy_pack(with_casc(prod_resources, lambda d: edit_template(d, "build", move)),
                                  PROD_POLICY)
     assert violations_on_templates(violations) == {"jenkins-k8s/build/image-build": RELAXED}
+
+
+def test_a_malformed_containers_narrowing_is_refused_with_one_line(prod_resources, tmp_path):
+    import json
+
+    from tools.policy_engine import PolicyConfigError
+
+    config = json.loads(PROD_POLICY.read_text())
+    config["pss-apparmor"]["allow"][0]["containers"] = "buildkit"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(config))
+    with pytest.raises(PolicyConfigError) as error:
+        run_policy_pack(prod_resources[:1], path)
+    assert 'policy "pss-apparmor", key "allow[0].containers"' in str(error.value)
+    assert "\n" not in str(error.value)
