@@ -116,11 +116,14 @@ docker_template = st.builds(
     pull=st.sampled_from(["PULL_ALWAYS", "PULL_LATEST", "PULL_NEVER"]), idle=st.integers(1, 1440),
     cap=st.integers(1, 1000), memory=st.integers(64, 65536), cpus=st.sampled_from(["1", "0.25", "16"]),
 )
+# A DinD daemon's memory limit must hold its agents (containerCap x memoryLimitMb): generated DinD
+# pools get the largest limit and leave containerCap to the program (as many as fit).
+BIG_DAEMON = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "1Ti"}}
 docker_pool = st.builds(
     lambda kind, templates, access, replicas, cap: {
-        "name": kind.replace("-", ""), "type": kind, "containerCap": cap, "templates": templates,
-        **({"docker": {"access": access}, "inboundUrl": NODE_URL} if kind == "docker-cloud"
-           else {"daemon": {"replicas": replicas}})},
+        "name": kind.replace("-", ""), "type": kind, "templates": templates,
+        **({"docker": {"access": access}, "inboundUrl": NODE_URL, "containerCap": cap} if kind == "docker-cloud"
+           else {"daemon": {"replicas": replicas, "resources": BIG_DAEMON}})},
     kind=st.sampled_from(["docker-cloud", "docker-cloud-dind"]),
     templates=st.lists(docker_template, min_size=1, max_size=4, unique_by=lambda t: t["name"]),
     access=st.sampled_from(["socket", "tcp"]), replicas=st.integers(1, 3), cap=st.integers(1, 1000),
