@@ -111,7 +111,9 @@ def buildkit_container(resources: ResourcesConfig) -> dict:
     return {
         "name": BUILDKIT_CONTAINER,
         "image": defaults.ROOTLESS_BUILDER_IMAGE,
-        # Kept alive for `container('buildkit') { sh 'buildctl-daemonless.sh build ...' }`.
+        # Kept alive for `container('buildkit') { sh 'buildctl-daemonless.sh build ...' }`; the image is
+        # Alpine (Dockerfile:491), whose busybox `sleep` takes a day suffix (mirror/busybox
+        # coreutils/sleep.c, FEATURE_FANCY_SLEEP), as in the Kubernetes plugin's own busybox tests.
         "command": ["sleep"],
         "args": ["99d"],
         "env": [{"name": "BUILDKITD_FLAGS", "value": "--oci-worker-no-process-sandbox"}],
