@@ -40,7 +40,8 @@ IMAGE_PLUGINS = ("/usr/local/libexec/docker/cli-plugins/docker-buildx",
                  "/usr/local/libexec/docker/cli-plugins/docker-compose")
 # One of the directories the CLI always searches for plugins, whatever DOCKER_CONFIG says
 # (docker/cli @f738c98 cli-plugins/manager/manager_unix.go:15-20). The copied files are mounted there
-# read-only; the CLI only picks `docker-*` files, so the `docker` binary beside them is ignored.
+# read-only; the CLI only picks `docker-*` files (manager.go addPluginCandidatesFromDir), so the
+# `docker` binary beside them is ignored.
 PLUGIN_DIR = "/usr/local/libexec/docker/cli-plugins"
 # The jenkins image's PATH (JAVA_HOME/bin first), with the copied docker CLI in front. Image env
 # cannot be referenced from a pod's env, so it is spelled out.
