@@ -83,7 +83,7 @@ def test_a_valid_minimal_config_synthesizes():
                                            "limits": {"cpu": "1", "memory": "1Gi"}, "request": {}}}},
      "jenkins:controller.resources.request: unknown key (allowed: limits, requests)"),
     ({"jenkins:pools": [{**K8S_POOL, "replics": 1}]},
-     "jenkins:pools[0].replics: unknown key (allowed: containerCap, name, templates, type)"),
+     "jenkins:pools[0].replics: unknown key (allowed: builder, containerCap, name, templates, type)"),
     ({"jenkins:pools": [{"name": "c", "type": "controller", "executors": 2, "labels": ["x"], "nodeSelector": {}}]},
      "jenkins:pools[0].nodeSelector: unknown key (allowed: docker, executors, labels, name, type)"),
 ])
@@ -107,7 +107,7 @@ def test_unknown_keys_list_the_keys_allowed_at_that_path(config, error):
     # One typo in the only template: its two errors, not a third about the template list.
     ({"jenkins:pools": [{**K8S_POOL, "templates": [{"name": "d", "label": ["x"]}]}]},
      "jenkins:pools[0].templates[0].labels: required key is missing; jenkins:pools[0].templates[0].label: "
-     "unknown key (allowed: agentResources, containers, idleMinutes, instanceCap, labels, name)"),
+     "unknown key (allowed: agentResources, builderResources, containers, idleMinutes, instanceCap, labels, name)"),
 ])
 def test_errors_speak_of_the_config_not_of_python(config, error):
     assert synth_config({**minimal_config(), **config}).error == error
