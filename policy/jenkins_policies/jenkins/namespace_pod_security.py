@@ -1,6 +1,6 @@
 """Stack policy: every namespace that runs pods (including the Kubernetes-plugin agent pods a JCasC
-ConfigMap describes) carries a Pod Security Admission enforce label
-no weaker than `level`, unless an allow entry grants that namespace a weaker level.
+ConfigMap describes) carries a Pod Security Admission enforce label no weaker than `level`,
+unless an allow entry grants that namespace a weaker level.
 
 Pods in a namespace the stack does not declare are reported too (`requireDeclared`): nothing in
 the stack vouches for that namespace's admission level.
