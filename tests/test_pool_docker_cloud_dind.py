@@ -234,3 +234,4 @@ def test_oversubscribed_memory_is_refused_naming_the_key(bad, key, words):
         parse_stack_config({"environment": "t", "namespace": "t", "pools": [{**DIND, **bad}]})
     message = str(error.value)
     assert message.startswith(f"jenkins:pools[0].{key}: ") and words in message and "\n" not in message
+    assert "; " not in message  # "; " separates one error from the next

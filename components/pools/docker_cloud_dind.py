@@ -105,8 +105,8 @@ class DockerCloudDindPoolConfig(PoolConfig):
         if peak > limit_mib:
             raise ValueError(
                 f"{container_cap} agent containers may use {peak} MiB but the daemon's memory limit "
-                f"(daemon.resources.limits.memory) is {daemon.resources.limits.memory}; lower containerCap, "
-                "instanceCap or memoryLimitMb, or raise the limit")
+                f"(daemon.resources.limits.memory) is {daemon.resources.limits.memory} (lower containerCap, "
+                "instanceCap or memoryLimitMb, or raise the limit)")
         return container_cap
 
     @model_validator(mode="after")
