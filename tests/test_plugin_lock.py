@@ -17,6 +17,8 @@ BASE = {"configuration-as-code", "matrix-auth", "workflow-aggregator", "git", "c
 POOL_PLUGINS = {"kubernetes", "swarm", "docker-plugin", "docker-workflow", "docker-commons", "ssh-slaves"}
 # What a JCasC `jobs:` root (jenkins:jobs) needs: job-dsl provides that root.
 JOBS_PLUGINS = {"job-dsl"}
+# What jenkins:metrics asks for.
+METRICS_PLUGINS = {"prometheus"}
 
 
 def plugin_list(synthesis) -> dict[str, str]:
@@ -50,8 +52,8 @@ def test_lock_problems_names_a_missing_and_a_too_old_dependency():
     assert any("requires structs" in p and "not locked" in p for p in lock_problems(parse_lock(yaml.safe_dump(raw))))
 
 
-def test_roots_are_exactly_what_the_base_set_the_pools_and_jobs_ask_for():
-    assert set(RAW["roots"]) == BASE | POOL_PLUGINS | JOBS_PLUGINS
+def test_roots_are_exactly_what_the_base_set_the_pools_jobs_and_metrics_ask_for():
+    assert set(RAW["roots"]) == BASE | POOL_PLUGINS | JOBS_PLUGINS | METRICS_PLUGINS
 
 
 def test_nothing_locked_is_unreachable_unless_marked():
