@@ -20,11 +20,38 @@ from .pools import POOL_CONFIGS, POOL_TYPES
 NAMESPACE = "jenkins"
 
 
+class RestoreConfig(Model):
+    volume_snapshot_name: DnsName = Field(description=(
+        "VolumeSnapshot in the controller's namespace that a new JENKINS_HOME claim starts from "
+        "(the claim's dataSource). Only for a stack whose claim does not exist yet."))
+
+
 class StorageConfig(Model):
-    size: StorageSize = defaults.CONTROLLER_STORAGE
-    storage_class_name: OptionalStorageClass = None
+    size: StorageSize = Field(defaults.CONTROLLER_STORAGE, description="Size of the JENKINS_HOME claim the program creates.")
+    storage_class_name: OptionalStorageClass = Field(None, description="Storage class of the claim the program creates; unset: the cluster default.")
     # protect + retainOnDelete on JENKINS_HOME (and its namespace): `pulumi destroy` keeps the data.
-    protect: bool = True
+    protect: bool = Field(True, description="protect and retainOnDelete on the JENKINS_HOME claim and the controller's namespace.")
+    existing_claim: Optional[DnsName] = Field(None, description=(
+        "Mount this existing claim (in the controller's namespace) as JENKINS_HOME instead of creating one; "
+        "the program never creates, changes or deletes it."))
+    restore_from: Optional[RestoreConfig] = Field(None, description="Create the JENKINS_HOME claim from a VolumeSnapshot.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "StorageConfig":
+        if self.existing_claim is not None:
+            conflicting = sorted({"size", "storage_class_name", "restore_from"} & self.model_fields_set)
+            if conflicting:
+                names = ", ".join(self.model_fields[name].alias or name for name in conflicting)
+                raise ValueError(f"existingClaim mounts a claim the program does not create; remove {names}")
+        return self
+
+
+class BackupConfig(Model):
+    schedule: Annotated[str, Field(pattern=r"^[0-9*/,-]+( [0-9A-Za-z*/,-]+){4}$", description=(
+        "Cron schedule (five fields, the CronJob's own syntax) of the JENKINS_HOME snapshots."))]
+    volume_snapshot_class_name: DnsName = Field(description="VolumeSnapshotClass each snapshot is taken with.")
+    retention: Annotated[int, Field(ge=1, le=100, description="How many snapshots the job keeps; older ones are deleted.")] = 7
+    image: PinnedImage = Field(defaults.KUBECTL_IMAGE, description="Pinned image with bash and kubectl that runs the job.")
 
 
 class PluginSupplyConfig(Model):
@@ -45,6 +72,7 @@ class ControllerConfig(Model):
     # Extra plugins beyond what the pools need: id -> version, which must be the locked one.
     extra_plugins: dict[Annotated[str, Field(pattern=r"^[a-zA-Z0-9_.-]+$")],
                         Annotated[str, Field(pattern=r"^[0-9][A-Za-z0-9._-]*$")]] = {}
+    backup: Optional[BackupConfig] = Field(None, description="Scheduled VolumeSnapshots of JENKINS_HOME.")
 
 
 class KubernetesProviderConfig(Model):
@@ -121,6 +149,19 @@ class SeedJobConfig(Model):
         return url
 
 
+class ServiceMonitorConfig(Model):
+    interval: Annotated[str, Field(pattern=r"^[1-9][0-9]*(s|m)$", description="Scrape interval.")] = "30s"
+    labels: dict[Annotated[str, Field(pattern=r"^([a-z0-9.-]+/)?[A-Za-z0-9._-]{1,63}$")],
+                 Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{0,63}$")]] = Field(
+        {}, description="Labels on the ServiceMonitor, for the Prometheus that selects it.")
+
+
+class MetricsConfig(Model):
+    monitoring_namespace: DnsLabel = Field(description="The only namespace whose pods may scrape the controller's 8080.")
+    service_monitor: Optional[ServiceMonitorConfig] = Field(None, description=(
+        "Register a monitoring.coreos.com/v1 ServiceMonitor (its CRD must exist in the cluster)."))
+
+
 PoolUnion = Annotated[Union[tuple(POOL_CONFIGS)], Field(discriminator="type")]
 
 
@@ -135,6 +176,7 @@ class StackConfig(Model):
         None, validate_default=True,
         description="Egress limits for every pool namespace (defaults: DNS, the controller, the internet "
                     "outside private ranges); needs networkPolicies.")
+    metrics: Optional[MetricsConfig] = Field(None, description="The Prometheus plugin and who may scrape it.")
     pools: tuple[PoolUnion, ...] = ()
     jcasc: dict[FragmentName, JcascFragmentConfig] = Field(
         {}, description="Named JCasC fragments merged, in order, after what the program generates.")

@@ -6,7 +6,8 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import defaults, jcasc, jcasc_fragments, labels
+from . import defaults, jcasc, jcasc_fragments, labels, metrics as metrics_
+from .backup import JenkinsHomeBackup
 from .controller_pod import (
     CASC_CONFIG_MAP, SELECTOR, MergedNeeds, controller_files, merge_controller_document, pod_template,
     uses_kubernetes_api,
@@ -45,7 +46,8 @@ class JenkinsController(pulumi.ComponentResource):
             raise pulumi.RunError(f"{refused[0]}: {refused[1]}")
         document = merged_document.document
         try:
-            files = controller_files(document, merged, controller, load_lock())
+            files = controller_files(document, merged, controller, load_lock(),
+                                     extra_plugins=metrics_.PLUGINS if config.metrics else ())
         except ValueError as exc:
             raise pulumi.RunError(f"jenkins:pools: {exc}") from None
 
@@ -61,22 +63,31 @@ class JenkinsController(pulumi.ComponentResource):
         )
 
         # JENKINS_HOME: a PVC of its own (not a volumeClaimTemplate) so protect and retainOnDelete
-        # apply to it; its logical name and parent are constants, whatever the pools are.
+        # apply to it; its logical name and parent are constants, whatever the pools are. An adopted
+        # claim (existingClaim) is not registered at all: nothing in this program can delete it.
         storage = controller.storage
-        home = k8s.core.v1.PersistentVolumeClaim(
-            "jenkins-home",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name="jenkins-home", namespace=namespace,
-                labels=labels.common("jenkins-home", "jenkins"),
-            ),
-            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                access_modes=["ReadWriteOnce"],
-                storage_class_name=storage.storage_class_name,
-                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": storage.size}),
-            ),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
-                protect=storage.protect, retain_on_delete=storage.protect)),
-        )
+        home = None
+        if storage.existing_claim is None:
+            home = k8s.core.v1.PersistentVolumeClaim(
+                "jenkins-home",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name="jenkins-home", namespace=namespace,
+                    labels=labels.common("jenkins-home", "jenkins"),
+                ),
+                spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                    access_modes=["ReadWriteOnce"],
+                    storage_class_name=storage.storage_class_name,
+                    resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": storage.size}),
+                    data_source=home_data_source(storage),
+                ),
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                    protect=storage.protect, retain_on_delete=storage.protect)),
+            )
+        claim_name = home_claim_name(storage)
+
+        if controller.backup is not None:
+            JenkinsHomeBackup("backup", backup=controller.backup, namespace=namespace, claim_name=claim_name,
+                              k8s_provider=k8s_provider, opts=pulumi.ResourceOptions(parent=self))
 
         k8s.core.v1.ConfigMap(
             "casc",
@@ -102,9 +113,11 @@ class JenkinsController(pulumi.ComponentResource):
                 "serviceName": endpoints.governing_service,
                 "replicas": 1,
                 "selector": {"matchLabels": selector},
-                "template": pod_template(controller, merged, files, secret_files, service_account.metadata.name),
+                "template": pod_template(controller, merged, files, secret_files, service_account.metadata.name,
+                                         claim_name),
             },
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[home, governing])),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                depends_on=[home, governing] if home else [governing])),
         )
 
         k8s.core.v1.Service(
@@ -151,12 +164,32 @@ class JenkinsController(pulumi.ComponentResource):
                 opts=child,
             )
 
+        if config.metrics is not None:
+            metrics_.ControllerMetrics(
+                "metrics", metrics=config.metrics, namespace=namespace, pod_selector=selector,
+                service_selector=labels.common("controller", "jenkins"), service_namespace=endpoints.namespace,
+                network_policies=config.network_policies, k8s_provider=k8s_provider,
+                opts=pulumi.ResourceOptions(parent=self))
+
         self.service_account_name = service_account.metadata.name
-        self.home_claim_name = home.metadata.name
+        self.home_claim_name = home.metadata.name if home else pulumi.Output.from_input(claim_name)
         self.jcasc = document
         self.plugins = files.plugin_list.splitlines()
         self.register_outputs({"serviceAccount": self.service_account_name,
                                "homeClaim": self.home_claim_name})
+
+
+def home_claim_name(storage) -> str:
+    return storage.existing_claim or "jenkins-home"
+
+
+def home_data_source(storage) -> Optional[dict]:
+    """A claim restored from a VolumeSnapshot. The API server refuses to change a bound claim's spec
+    (resources.requests aside), so this only works for a claim that does not exist yet."""
+    if storage.restore_from is None:
+        return None
+    return {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
+            "name": storage.restore_from.volume_snapshot_name}
 
 
 def _from_namespaces(names: Sequence[str]) -> list[dict]:

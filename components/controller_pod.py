@@ -124,18 +124,21 @@ class ControllerFiles:
         return hashlib.sha256((self.casc_yaml + self.plugin_list).encode()).hexdigest()
 
 
-def controller_files(document: dict, merged: MergedNeeds, controller, lock: PluginLock) -> ControllerFiles:
-    versions = stack_plugins(lock, (*merged.plugins, *document_plugins(document)), controller.extra_plugins)
+def controller_files(document: dict, merged: MergedNeeds, controller, lock: PluginLock,
+                     extra_plugins: Sequence[str] = ()) -> ControllerFiles:
+    """`extra_plugins`: what the controller's own features (metrics) need beside the pools."""
+    versions = stack_plugins(lock, (*merged.plugins, *document_plugins(document), *extra_plugins),
+                             controller.extra_plugins)
     return ControllerFiles(casc_yaml=jcasc.to_yaml(document), plugin_list=plugins_txt(versions))
 
 
-def pod_volumes(secret_files: Sequence[SecretFile], merged: MergedNeeds) -> list[dict]:
+def pod_volumes(secret_files: Sequence[SecretFile], merged: MergedNeeds, claim_name: str = "jenkins-home") -> list[dict]:
     secret_sources: dict[str, list[dict]] = {}
     for secret_file in (*secret_files, *merged.secret_files):
         secret_sources.setdefault(secret_file.secret_name, []).append(
             {"key": secret_file.key, "path": secret_file.file_name})
     return [
-        {"name": "jenkins-home", "persistentVolumeClaim": {"claimName": "jenkins-home"}},
+        {"name": "jenkins-home", "persistentVolumeClaim": {"claimName": claim_name}},
         {"name": "casc", "configMap": {"name": CASC_CONFIG_MAP,
                                        "items": [{"key": "jenkins.yaml", "path": "jenkins.yaml"}]}},
         {"name": "plugin-list", "configMap": {"name": CASC_CONFIG_MAP,
@@ -184,7 +187,7 @@ def uses_kubernetes_api(merged: MergedNeeds) -> bool:
 
 
 def pod_template(controller, merged: MergedNeeds, files: ControllerFiles, secret_files: Sequence[SecretFile],
-                 service_account_name: Any) -> dict:
+                 service_account_name: Any, claim_name: str = "jenkins-home") -> dict:
     """The controller pod: the plugin init container first, then the pools' own, then Jenkins."""
     return {
         "metadata": {"labels": {**labels.common("controller", "jenkins"), **merged.pod_labels},
@@ -197,6 +200,6 @@ def pod_template(controller, merged: MergedNeeds, files: ControllerFiles, secret
             "initContainers": [init_container(controller.plugins.source, controller.image, files.plugin_list),
                                *merged.init_containers],
             "containers": [jenkins_container(controller, merged)],
-            "volumes": pod_volumes(secret_files, merged),
+            "volumes": pod_volumes(secret_files, merged, claim_name),
         },
     }

@@ -20,6 +20,11 @@ SWARM_CLIENT_IMAGE = AGENT_IMAGE
 DIND_IMAGE = "docker:29.7.2-dind"
 # Docker CLI copied into agents that drive a daemon (Docker Pipeline's `inside` needs the binary).
 DOCKER_CLI_IMAGE = "docker:29.7.2-cli"
+# Runs the JENKINS_HOME snapshot job: bash, kubectl and GNU coreutils on Debian, USER 1001,
+# ENTRYPOINT kubectl (bitnami/containers@0a6dd9e0 bitnami/kubectl/1.33/debian-12/Dockerfile, the
+# SHELL, USER and ENTRYPOINT lines; org.opencontainers.image.ref.name 1.33.1-debian-12-r2).
+KUBECTL_IMAGE = "bitnami/kubectl:1.33.1-debian-12-r2"
+KUBECTL_UID = 1001
 # Rootless image builds in `kubernetes` pools with `builder: buildkit-rootless` (no privileged container).
 ROOTLESS_BUILDER_IMAGE = "moby/buildkit:v0.32.2-rootless"
 

@@ -34,6 +34,7 @@ class StackReport:
     checked: bool = False  # rendered and its manifests checked
     preview: bool = False
     unknowns: int = 0     # values in the manifests unknown until apply (preview only)
+    not_schema_checked: list[str] = field(default_factory=list)  # custom resources: no built-in schema
 
     @property
     def ok(self) -> bool:
@@ -48,12 +49,23 @@ def about_unknown(error) -> bool:
     return bool(error.context) and all(about_unknown(e) for e in error.context)
 
 
+def custom_resources(synthesis: Synthesis, versions=KUBERNETES_VERSIONS) -> list[str]:
+    """Objects of a kind a CustomResourceDefinition defines: the schema lives in the cluster, not here."""
+    from .schema import is_custom
+
+    return [_describe(m) for m in (r.manifest() for r in synthesis.kubernetes_objects())
+            if all(is_custom(m["apiVersion"], version) for version in versions)]
+
+
 def schema_problems(synthesis: Synthesis, versions=KUBERNETES_VERSIONS) -> list[str]:
-    from .schema import SchemaMissing, first_error
+    """Strict-schema errors of every built-in object; custom resources are left to custom_resources."""
+    from .schema import SchemaMissing, first_error, is_custom
 
     problems = []
     for record in synthesis.kubernetes_objects():
         manifest = record.manifest()
+        if all(is_custom(manifest["apiVersion"], version) for version in versions):
+            continue
         for version in versions:
             try:
                 error = first_error(manifest, version, ignore=about_unknown)
@@ -158,6 +170,7 @@ def check_stack(stack: str, policy_config: Path | None = None, policy: bool = Tr
         # The pack analyzes in its own process while this one validates schemas.
         verdicts = pack.start_check(policy_resources(synthesis), config_file) if pack is not None else list
         report.problems.extend(schema_problems(synthesis))
+        report.not_schema_checked = custom_resources(synthesis)
         for violation in verdicts():
             line = f"[{violation.policy_name}] {violation.message}"
             (report.problems if violation.enforcement_level == "mandatory" else report.advisories).append(line)
@@ -174,6 +187,9 @@ def summary_line(report: StackReport, policy: bool = True) -> str:
     if not report.checked:
         return f"{name}: nothing checked: {verdict}"
     unknown = f", {unknown_count(report.unknowns)}" if report.preview else ""
+    if report.not_schema_checked:
+        unknown += (f", not schema-checked (custom resources, their CRD's schema is in the cluster): "
+                    f"{', '.join(report.not_schema_checked)}")
     return (f"{name}: {report.resources} resources, {report.manifests} manifests checked on "
             f"Kubernetes {' and '.join(v.rsplit('.', 1)[0] for v in KUBERNETES_VERSIONS)}"
             f"{', policy pack applied' if policy else ''}{unknown}: {verdict}")
@@ -219,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.format == "json":
         print(json.dumps([{"stack": r.stack, "ok": r.ok, "checked": r.checked, "preview": r.preview,
                            "resources": r.resources, "manifests": r.manifests, "unknownValues": r.unknowns,
-                           "problems": r.problems, "advisories": r.advisories, "warnings": r.warnings}
+                           "problems": r.problems, "advisories": r.advisories, "warnings": r.warnings,
+                           "notSchemaChecked": r.not_schema_checked}
                           for r in reports], indent=2))
     else:
         for report in reports:

@@ -34,6 +34,20 @@ def _definitions(schema_dir: str, version: str):
 
 
 @functools.lru_cache(maxsize=None)
+def builtin_groups(version: str) -> frozenset[str]:
+    """The API groups ("" for core) Kubernetes `version` serves itself; any other group is a
+    CustomResourceDefinition's, which no built-in schema describes."""
+    definitions = utils.schema_contents(f"kubernetes-json-schema/{_schema_dir(version)}/_definitions.json", version)
+    return frozenset(gvk.get("group", "") for definition in definitions["$defs"].values()
+                     for gvk in definition.get("x-kubernetes-group-version-kind", ()))
+
+
+def is_custom(api_version: str, version: str) -> bool:
+    group = api_version.rpartition("/")[0]
+    return group not in builtin_groups(version)
+
+
+@functools.lru_cache(maxsize=None)
 def validator(version: str, api_version: str, kind: str) -> jsonschema.Validator:
     schema_dir = _schema_dir(version)
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
