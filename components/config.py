@@ -41,7 +41,7 @@ class StorageConfig(Model):
         if self.existing_claim is not None:
             conflicting = sorted({"size", "storage_class_name", "restore_from"} & self.model_fields_set)
             if conflicting:
-                names = ", ".join(self.model_fields[name].alias or name for name in conflicting)
+                names = ", ".join(type(self).model_fields[name].alias or name for name in conflicting)
                 raise ValueError(f"existingClaim mounts a claim the program does not create; remove {names}")
         return self
 

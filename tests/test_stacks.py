@@ -17,10 +17,10 @@ HOST_SOCKET_POOLS = {"controller", "docker-cloud"}
 def pod_specs(synthesis):
     for record in synthesis.kubernetes_objects():
         spec = record.inputs.get("spec", {})
-        pod = spec.get("template", {}).get("spec") or spec.get("jobTemplate", {}).get("spec", {}).get(
-            "template", {}).get("spec")
+        template = spec.get("template") or spec.get("jobTemplate", {}).get("spec", {}).get("template") or {}
+        pod = template.get("spec")
         if pod:
-            yield record, spec["template"]["metadata"].get("labels", {}), pod
+            yield record, template.get("metadata", {}).get("labels", {}), pod
 
 
 def test_stacks_cover_every_pool_type_and_prod_runs_nothing_privileged():
