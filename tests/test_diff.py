@@ -236,6 +236,18 @@ def test_a_bigger_claim_is_an_update_not_a_replacement():
     assert "(forces replacement)" not in render_markdown("HEAD", "0" * 40, [result])
 
 
+def test_restoring_an_existing_claim_from_a_snapshot_is_blocked():
+    restored = _claim(True)
+    restored["inputs"]["spec"]["dataSource"] = {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
+                                                "name": "s1"}
+    result, resource = _one_change(_claim(True), restored)
+    assert resource["action"] == "update"  # the provider patches it; the API server refuses the patch
+    [hazard] = result.hazards
+    assert hazard["kind"] == "blocked"
+    assert "spec.dataSource" in hazard["message"] and "API server refuses" in hazard["message"]
+    assert "1 BLOCKED" in render_markdown("HEAD", "0" * 40, [result])
+
+
 @pytest.mark.parametrize("api_version, kind, path, old, new", [
     ("v1", "Namespace", ("metadata", "name"), "jenkins-qa", "jenkins-qa2"),
     ("v1", "Service", ("spec", "clusterIP"), None, "None"),

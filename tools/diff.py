@@ -95,6 +95,13 @@ REPLACE_ON_CHANGE: dict[tuple[str, str], tuple[str, ...]] = {
 }
 # Kinds whose replacement or deletion loses data: a claim's volume, and a namespace (deleting it
 # deletes every object in it, JENKINS_HOME's claim among them).
+# The API server refuses any change to a bound claim's spec but resources.requests (and
+# volumeAttributesClassName): "spec is immutable after creation except resources.requests and
+# volumeAttributesClassName for bound claims" (kubernetes pkg/apis/core/validation, the PVC update
+# check). The provider patches these paths rather than replacing (REPLACE_ON_CHANGE has only some),
+# so `pulumi up` fails on them; turning controller.storage.restoreFrom on for a stack whose claim
+# exists is the case that matters (spec.dataSource).
+CLAIM_SPEC_MUTABLE = ("spec.resources.requests", "spec.volumeAttributesClassName")
 HOLDS_DATA = frozenset({"PersistentVolumeClaim", "PersistentVolume", "Namespace"})
 # Engine facts (pulumi/pulumi 1b5949891b3cefcb9974752b24a5ecef0acc86c8, this project pins 3.272.0):
 # - replacing a resource protected before and after is an error (step_generator.go:1952-1966);
@@ -450,6 +457,14 @@ def _hazards(base: dict[str, dict], head: dict[str, dict], removed: list[str], a
              changed: list[dict], matched: dict[str, str]) -> list[dict]:
     out = []
     for entry in changed:
+        if entry["action"] == "update" and (entry.get("kind") or (head[entry["urn"]].get("inputs") or {}).get(
+                "kind")) == "PersistentVolumeClaim":
+            refused = [c.path for c in entry["changes"] if c.path.startswith("spec.")
+                       and not c.path.startswith(CLAIM_SPEC_MUTABLE)]
+            if refused:
+                out.append({"kind": "blocked", "resource": _summary(head[entry["urn"]]), "message":
+                            f"changes {', '.join(refused)}, which the API server refuses on an existing claim: "
+                            "`pulumi up` fails; a claim restored from a snapshot needs a new stack or namespace"})
         if entry["action"] != "replace":
             continue
         old, new = base[matched[entry["urn"]]], head[entry["urn"]]
