@@ -9,12 +9,16 @@ import pulumi_kubernetes as k8s
 
 from . import defaults, labels
 
-# The Prometheus plugin serves its metrics at /<path>, path "prometheus" unless the
-# PROMETHEUS_ENDPOINT variable says otherwise, and without authentication unless
-# useAuthenticatedEndpoint is set (jenkinsci/prometheus-plugin@317db5d1
-# src/main/java/org/jenkinsci/plugins/prometheus/config/PrometheusConfiguration.java:33,42,98-104;
-# rest/PrometheusAction.java:19 is an UnprotectedRootAction). The program sets neither, so the
-# NetworkPolicy below is what keeps the endpoint to the monitoring namespace.
+# The Prometheus plugin (jenkinsci/prometheus-plugin@317db5d1, the newest commit stored before the
+# locked 860.v532442b_44e9a_; re-check on a bump):
+# - path "prometheus" unless the PROMETHEUS_ENDPOINT variable says otherwise
+#   (config/PrometheusConfiguration.java:33,100), with no extra path after it (:104), and the action
+#   answers only when the rest of the path equals that empty extra path
+#   (rest/PrometheusAction.java:39): so `/prometheus`, not `/prometheus/`, which the chart's
+#   scrapeEndpoint default agrees with;
+# - no authentication unless useAuthenticatedEndpoint is set (PrometheusConfiguration.java:42,
+#   PrometheusAction.java:19 is an UnprotectedRootAction, :49-52). The program sets neither, so
+#   the NetworkPolicy below is what keeps the endpoint to the monitoring namespace.
 PLUGINS = ("prometheus",)
 METRICS_PATH = "/prometheus"
 SERVICE_MONITOR_API_VERSION = "monitoring.coreos.com/v1"
