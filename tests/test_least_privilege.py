@@ -38,13 +38,27 @@ def test_roles_exist_only_for_kubernetes_pools_and_grant_only_agent_pods(case):
     pools = config.get("jenkins:pools", [])
     namespace = config["jenkins:namespace"]
     expected = {f"{namespace}-{p['name']}" for p in pools if p["type"] == "kubernetes"}
-    roles = objects(synthesis, "Role")
+    # The JENKINS_HOME snapshot job's Role (controller.backup) is the only other one.
+    roles = [r for r in objects(synthesis, "Role") if r["metadata"]["name"] != "jenkins-home-backup"]
     assert {r["metadata"]["namespace"] for r in roles} == expected
     for role in roles:
         assert role["rules"] == [dict(rule) for rule in AGENT_POD_RULES]
         assert not any("secrets" in rule["resources"] for rule in role["rules"])
     for binding in objects(synthesis, "RoleBinding"):
-        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "jenkins", "namespace": namespace}]
+        if binding["metadata"]["name"] != "jenkins-home-backup":
+            assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "jenkins", "namespace": namespace}]
+
+
+def test_the_backup_role_is_there_only_with_backups_and_touches_only_volume_snapshots(case):
+    _, config, synthesis = case
+    backup = [r for r in objects(synthesis, "Role") if r["metadata"]["name"] == "jenkins-home-backup"]
+    if "backup" not in config.get("jenkins:controller", {}):
+        assert backup == []
+        return
+    [role] = backup
+    assert role["metadata"]["namespace"] == config["jenkins:namespace"]
+    assert role["rules"] == [{"apiGroups": ["snapshot.storage.k8s.io"], "resources": ["volumesnapshots"],
+                              "verbs": ["create", "list", "delete"]}]
 
 
 # What jenkinsci/kubernetes-plugin (read at a82d78a0, after 4423.vb_59f230b_ce53; pinned

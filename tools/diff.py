@@ -95,12 +95,13 @@ REPLACE_ON_CHANGE: dict[tuple[str, str], tuple[str, ...]] = {
 }
 # Kinds whose replacement or deletion loses data: a claim's volume, and a namespace (deleting it
 # deletes every object in it, JENKINS_HOME's claim among them).
-# The API server refuses any change to a bound claim's spec but resources.requests (and
-# volumeAttributesClassName): "spec is immutable after creation except resources.requests and
-# volumeAttributesClassName for bound claims" (kubernetes pkg/apis/core/validation, the PVC update
-# check). The provider patches these paths rather than replacing (REPLACE_ON_CHANGE has only some),
-# so `pulumi up` fails on them; turning controller.storage.restoreFrom on for a stack whose claim
-# exists is the case that matters (spec.dataSource).
+# The API server refuses any change to an existing claim's spec but resources.requests (bound claims),
+# volumeAttributesClassName and a first volumeName (kubernetes/kubernetes@a7264f95
+# pkg/apis/core/validation/validation.go, ValidatePersistentVolumeClaimUpdate: "spec is immutable
+# after creation except resources.requests and volumeAttributesClassName for bound claims"). The
+# provider patches paths outside REPLACE_ON_CHANGE, so `pulumi up` fails on them; turning
+# controller.storage.restoreFrom on for a stack whose claim exists (spec.dataSource) is the case
+# that matters here.
 CLAIM_SPEC_MUTABLE = ("spec.resources.requests", "spec.volumeAttributesClassName")
 HOLDS_DATA = frozenset({"PersistentVolumeClaim", "PersistentVolume", "Namespace"})
 # Engine facts (pulumi/pulumi 1b5949891b3cefcb9974752b24a5ecef0acc86c8, this project pins 3.272.0):
