@@ -75,7 +75,8 @@ def test_a_valid_minimal_config_synthesizes():
 @pytest.mark.parametrize("config, error", [
     # `controller` and `kubernetes` are also pool type names: the hint must follow the config keys.
     ({"jenkins:controller": {"resorces": {}}},
-     "jenkins:controller.resorces: unknown key (allowed: adminUser, extraPlugins, image, javaOpts, plugins, resources, "
+     "jenkins:controller.resorces: unknown key (allowed: adminUser, backup, extraPlugins, image, javaOpts, plugins, "
+     "resources, "
      "storage, systemMessage)"),
     ({"jenkins:kubernetes": {"kubeconfig": "x"}},
      "jenkins:kubernetes.kubeconfig: unknown key (allowed: context, renderYamlToDirectory)"),
