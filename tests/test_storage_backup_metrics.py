@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import minimal_config, synth_config
 from tests.helpers import K8S_POOL, controller_pod, plugins
-from tools.check import check_stack, custom_resources, schema_problems
+from tools.check import check_stack, custom_resources, schema_problems, summary_line
 
 BACKUP = {"schedule": "0 2 * * *", "volumeSnapshotClassName": "csi-snap", "retention": 5}
 
@@ -187,4 +187,6 @@ def test_prod_check_passes_and_says_what_it_did_not_schema_check():
     report = check_stack("prod")
     assert report.ok, report.problems
     assert report.not_schema_checked == ["ServiceMonitor jenkins/jenkins"]
+    assert "(1 custom resource not schema-checked, their schema is the CRD's in the cluster: " \
+           "ServiceMonitor jenkins/jenkins)" in summary_line(report)
     assert [m for m in report.warnings if "VolumeSnapshots" in m]

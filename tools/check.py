@@ -187,11 +187,12 @@ def summary_line(report: StackReport, policy: bool = True) -> str:
     if not report.checked:
         return f"{name}: nothing checked: {verdict}"
     unknown = f", {unknown_count(report.unknowns)}" if report.preview else ""
-    if report.not_schema_checked:
-        unknown += (f", not schema-checked (custom resources, their CRD's schema is in the cluster): "
-                    f"{', '.join(report.not_schema_checked)}")
+    custom = (f" ({len(report.not_schema_checked)} custom resource{'s' * (len(report.not_schema_checked) != 1)} "
+              f"not schema-checked, their schema is the CRD's in the cluster: {', '.join(report.not_schema_checked)})"
+              if report.not_schema_checked else "")
     return (f"{name}: {report.resources} resources, {report.manifests} manifests checked on "
             f"Kubernetes {' and '.join(v.rsplit('.', 1)[0] for v in KUBERNETES_VERSIONS)}"
+            f"{custom}"
             f"{', policy pack applied' if policy else ''}{unknown}: {verdict}")
 
 
