@@ -11,7 +11,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from . import defaults
 from .config_network import AgentEgressConfig, ExposureConfig
 from .config_types import (
-    DnsLabel, JenkinsLabel, Model, OptionalStorageClass, PinnedImage, ResourcesConfig, StorageSize,
+    DnsLabel, DnsName, JenkinsLabel, Model, OptionalStorageClass, PinnedImage, ResourcesConfig, StorageSize,
 )
 from .jcasc_fragments import secret_literals
 from .plugin_lock import extra_plugin_problem, load_lock
