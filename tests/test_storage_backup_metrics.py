@@ -190,3 +190,48 @@ def test_prod_check_passes_and_says_what_it_did_not_schema_check():
     assert "(1 custom resource not schema-checked, their schema is the CRD's in the cluster: " \
            "ServiceMonitor jenkins/jenkins)" in summary_line(report)
     assert [m for m in report.warnings if "VolumeSnapshots" in m]
+
+
+# ------------------------------------------------------------------ the backup script, run
+
+FAKE_KUBECTL = """#!/bin/bash
+echo "kubectl $*" >> "$LOG"
+case "$1" in
+  create) cat >> "$LOG" ;;
+  get) printf '%s\\n' $SNAPSHOTS ;;
+esac
+"""
+
+
+def run_backup_script(tmp_path, snapshots: list[str], keep: int):
+    import subprocess
+
+    synthesis = synth(controller={"backup": {**BACKUP, "retention": keep}})
+    [container] = kinds(synthesis, "CronJob")[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    fake = tmp_path / "kubectl"
+    fake.write_text(FAKE_KUBECTL)
+    fake.chmod(0o755)
+    log = tmp_path / "log"
+    env = {e["name"]: e["value"] for e in container["env"]}
+    env.update(PATH=f"{tmp_path}:/usr/bin:/bin", LOG=str(log), SNAPSHOTS=" ".join(snapshots))
+    result = subprocess.run(container["command"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return log.read_text()
+
+
+def test_backup_script_creates_one_snapshot_then_deletes_all_but_the_newest(tmp_path):
+    listed = [f"volumesnapshot.snapshot.storage.k8s.io/jenkins-home-2026010{i}-020000" for i in range(1, 8)]
+    log = run_backup_script(tmp_path, listed, keep=5)
+    assert "kubectl create -f -" in log
+    assert "kind: VolumeSnapshot" in log and 'persistentVolumeClaimName: "jenkins-home"' in log
+    assert 'volumeSnapshotClassName: "csi-snap"' in log
+    assert 'jenkins-k8s.io/backup: "jenkins-home-backup"' in log
+    assert ("kubectl get volumesnapshots.snapshot.storage.k8s.io -l jenkins-k8s.io/backup=jenkins-home-backup "
+            "--sort-by=.metadata.creationTimestamp -o name") in log
+    deletes = [line for line in log.splitlines() if line.startswith("kubectl delete")]
+    assert deletes == [f"kubectl delete {listed[0]} {listed[1]}"]
+
+
+def test_backup_script_deletes_nothing_within_retention(tmp_path):
+    log = run_backup_script(tmp_path, ["volumesnapshot.snapshot.storage.k8s.io/a"], keep=5)
+    assert "kubectl delete" not in log
