@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import defaults, labels
+from components import labels
 from components.config import ConfigError, parse_stack_config
 from tests.helpers import (
     K8S_POOL, SOCKET, casc, containers, controller_pod, duplicate_names, host_paths, kept_state, plugins,
@@ -77,7 +77,7 @@ def test_tcp_uses_host_ip_from_downward_api(tcp):
     assert env["HOST_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.hostIP"}}
     names = [e["name"] for e in jenkins["env"]]
     assert names.index("HOST_IP") < names.index("DOCKER_HOST")  # $(HOST_IP) expands only if defined first
-    assert env["DOCKER_HOST"]["value"] == f"tcp://$(HOST_IP):{defaults.DOCKER_HOST_TCP_PORT}"
+    assert env["DOCKER_HOST"]["value"] == "tcp://$(HOST_IP):2375"
     assert host_paths(tcp) == []
     assert labels.DOCKER_SOCKET not in template["metadata"]["labels"]
     assert "supplementalGroups" not in template["spec"]["securityContext"]
@@ -86,7 +86,7 @@ def test_tcp_uses_host_ip_from_downward_api(tcp):
 def test_docker_cli_comes_from_pinned_image_on_path(alone):
     spec = controller_pod(alone)["spec"]
     init = next(c for c in spec["initContainers"] if c["name"] == "copy-docker-cli")
-    assert init["image"] == defaults.DOCKER_CLI_IMAGE and ":" in init["image"]
+    assert init["image"] == "docker:29.7.2-cli"
     copied_to = init["command"][-1].rsplit("/", 1)[0]
     jenkins = next(c for c in spec["containers"] if c["name"] == "jenkins")
     assert any(m["mountPath"] == copied_to for m in jenkins["volumeMounts"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import defaults, labels
+from components import labels
 from components.config import ConfigError, parse_stack_config
 from components.pools import docker_cloud
 from tests.conftest import minimal_config, synth_config
@@ -68,17 +68,17 @@ def test_templates_and_connectors(alone):
     attach, ssh, inbound = by_name["attach"], by_name["ssh"], by_name["inbound"]
     assert attach["labelString"] == "docker" and attach["instanceCapStr"] == "3"
     assert attach["connector"] == {"attach": {"user": "jenkins"}}
-    assert attach["dockerTemplateBase"]["image"] == defaults.AGENT_IMAGE
+    assert attach["dockerTemplateBase"]["image"] == "jenkins/agent:3385.vf1123fb_515da_-1-jdk21"
     # No hand-made SSH credential: the plugin injects the key.
     assert ssh["connector"]["ssh"]["sshKeyStrategy"] == {"injectSSHKey": {"user": "jenkins"}}
     assert "manuallyConfiguredSSHKey" not in str(ssh)
-    assert ssh["dockerTemplateBase"]["image"] == defaults.SSH_AGENT_IMAGE
+    assert ssh["dockerTemplateBase"]["image"] == "jenkins/ssh-agent:8.9.0-jdk21"
     assert "AuthorizedKeysCommand=/root/authorized_key" in ssh["dockerTemplateBase"]["dockerCommand"]
     jnlp = inbound["connector"]["jnlp"]
     assert jnlp["jenkinsUrl"] == NODE_URL
     assert "-webSocket" in jnlp["entryPointArgumentsString"].split("\n")
     assert "^${JNLP_SECRET}" in jnlp["entryPointArgumentsString"]  # escaped from JCasC interpolation
-    assert inbound["dockerTemplateBase"]["image"] == defaults.INBOUND_AGENT_IMAGE
+    assert inbound["dockerTemplateBase"]["image"] == "jenkins/inbound-agent:3385.vf1123fb_515da_-1-jdk21"
     assert inbound["retentionStrategy"] == {"idleMinutes": 5}
     for template in by_name.values():
         assert "jdk21" in template["dockerTemplateBase"]["image"]

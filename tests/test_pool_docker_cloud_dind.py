@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import defaults, labels
+from components import labels
 from components.config import ConfigError, parse_stack_config
 from components.pools import dind
 from tests.helpers import (
@@ -62,7 +62,7 @@ def test_dind_statefulset_tls_only_with_cached_storage(alone):
     pod = spec["template"]
     assert pod["metadata"]["labels"][labels.DIND] == "true"
     (daemon,) = pod["spec"]["containers"]
-    assert daemon["image"] == defaults.DIND_IMAGE and daemon["image"].endswith("-dind")
+    assert daemon["image"] == "docker:29.7.2-dind"
     assert {"name": "DOCKER_TLS_CERTDIR", "value": dind.CERTS_DIR} in daemon["env"]
     assert [p["containerPort"] for p in daemon["ports"]] == [2376]
     # dockerd-entrypoint.sh uses provided certs only when ca/cert.pem exists and ca/key.pem does not.
@@ -72,7 +72,7 @@ def test_dind_statefulset_tls_only_with_cached_storage(alone):
     assert {"name": "tls", "mountPath": "/certs", "readOnly": True} in daemon["volumeMounts"]
     claim = spec["volumeClaimTemplates"][0]
     assert {"name": claim["metadata"]["name"], "mountPath": "/var/lib/docker"} in daemon["volumeMounts"]
-    assert claim["spec"]["resources"]["requests"]["storage"] == defaults.DIND_STORAGE
+    assert claim["spec"]["resources"]["requests"]["storage"] == "50Gi"
     service = alone.find(":Service", "dind-dind").inputs["spec"]
     assert service["clusterIP"] == "None" and [p["port"] for p in service["ports"]] == [2376]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from components import defaults, labels
+from components import labels
 from tests import upstream_facts as facts
 from tests.conftest import stack_config
 from tests.helpers import (
@@ -45,7 +45,7 @@ def combined():
 @pytest.mark.parametrize("which", ["alone", "combined"])
 def test_manifests_are_schema_valid(request, which, version):
     synthesis = request.getfixturevalue(which)
-    assert statefulset(synthesis, "swarm-dind")
+    assert statefulset(synthesis, "swarm-dind")["metadata"]["namespace"] == "jenkins-test-swarm-dind"
     assert schema_errors(synthesis, version) == []
 
 
@@ -86,7 +86,7 @@ def test_dind_is_a_native_sidecar_on_tls_localhost(alone):
     assert dind["restartPolicy"] == "Always"
     assert spec["initContainers"][-1] is dind  # the client starts only once dockerd answers
     assert dind["startupProbe"]["tcpSocket"]["port"] == 2376
-    assert dind["image"] == defaults.DIND_IMAGE
+    assert dind["image"] == "docker:29.7.2-dind"
     assert env_of(dind)["DOCKER_TLS_CERTDIR"]
     client = client_container(spec)
     assert {k: env_of(client)[k] for k in ("DOCKER_HOST", "DOCKER_TLS_VERIFY")} == {
@@ -135,7 +135,7 @@ def test_docker_data_is_on_a_claim_per_replica(alone):
 
 def test_docker_cli_comes_from_the_pinned_cli_image(alone):
     spec = pod_spec(alone, "swarm-dind")
-    copy = next(c for c in spec["initContainers"] if c["image"] == defaults.DOCKER_CLI_IMAGE)
+    copy = next(c for c in spec["initContainers"] if c["image"] == "docker:29.7.2-cli")
     target = copy["command"][-1].rstrip("/")
     client = client_container(spec)
     assert mount_for(copy, target)["name"] == mount_for(client, target)["name"]
