@@ -106,14 +106,20 @@ def test_controller_ports_open_only_to_its_agents_and_clients(case):
 
 
 def test_every_dind_daemon_is_reachable_only_from_jenkins(case):
-    _, config, synthesis = case
+    name, config, synthesis = case
     namespace = config["jenkins:namespace"]
+    # The one peer a daemon may accept: the controller's pods, in the controller's namespace.
+    controller = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+                  "podSelector": {"matchLabels": {"app.kubernetes.io/component": "controller",
+                                                  "app.kubernetes.io/name": "jenkins"}}}
     policies = objects(synthesis, "NetworkPolicy")
+    daemons = 0
     for record in synthesis.kubernetes_objects():
         pod = record.inputs.get("spec", {}).get("template", {})
         containers = pod.get("spec", {}).get("containers", []) + pod.get("spec", {}).get("initContainers", [])
         if not any(c.get("securityContext", {}).get("privileged") for c in containers):
             continue
+        daemons += 1
         labels = pod["metadata"]["labels"]
         covering = [p for p in policies if p["metadata"]["namespace"] == record.inputs["metadata"]["namespace"]
                     and "Ingress" in p["spec"]["policyTypes"]
@@ -121,10 +127,10 @@ def test_every_dind_daemon_is_reachable_only_from_jenkins(case):
         assert covering, f"{record.name}: no NetworkPolicy selects the DinD pod"
         for policy in covering:
             for rule in policy["spec"]["ingress"]:
-                for peer in rule.get("from", []):
-                    selected = peer.get("namespaceSelector", {}).get("matchLabels", {})
-                    # Only the controller's namespace (its pods) or the pod itself may connect.
-                    assert selected in ({}, {"kubernetes.io/metadata.name": namespace}), peer
+                assert rule.get("from"), f"{policy['metadata']['name']}: a rule without peers admits everyone"
+                assert all(peer == controller for peer in rule["from"]), rule["from"]
+    # dev and all-pools run DinD daemons (docker-cloud-dind and swarm-dind); the others none.
+    assert daemons == {"dev": 2, "all-pools": 2}.get(name, 0), name
 
 
 def test_network_policies_can_be_turned_off_everywhere():
