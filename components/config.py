@@ -14,8 +14,11 @@ from .config_types import (
     DnsLabel, DnsName, JenkinsLabel, Model, OptionalStorageClass, PinnedImage, ResourcesConfig, StorageSize,
 )
 from .jcasc_fragments import secret_literals
+from .credential_config import CREDENTIAL_TYPE_NAMES, CREDENTIAL_TYPES, CredentialConfig
 from .plugin_lock import extra_plugin_problem, load_lock
 from .pools import POOL_CONFIGS, POOL_TYPES
+from .secret_values import plain_text_problems, secret_config_keys
+from .security_config import REALM_TYPES, LdapRealm, LocalRealm, OidcRealm, SecurityConfig
 
 NAMESPACE = "jenkins"
 
@@ -191,6 +194,18 @@ class StackConfig(Model):
         if twice:
             raise ValueError(f"job name '{twice[0]}' is used twice; job names must be unique")
         return jobs
+    credentials: tuple[CredentialConfig, ...] = Field(
+        (), description="Credentials for builds, in Jenkins' system store; secret parts from secure config or Secrets.")
+    security: SecurityConfig = Field(SecurityConfig(), description="Sign-in realm and authorization.")
+
+    @field_validator("credentials")
+    @classmethod
+    def _credential_ids_unique(cls, credentials: tuple) -> tuple:
+        ids = [credential.id for credential in credentials]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"credential id {', '.join(repr(i) for i in twice)} is used twice; ids must be unique")
+        return credentials
 
     @field_validator("agent_egress")
     @classmethod
@@ -241,7 +256,10 @@ def _location(loc: tuple) -> str:
 
 
 def _is_pool_tag(previous: Any, part: Any) -> bool:
-    return isinstance(previous, int) and part in POOL_TYPE_NAMES
+    """A discriminator tag pydantic inserts: a pool or credential type after a list index, a realm type."""
+    if isinstance(previous, int):
+        return part in POOL_TYPE_NAMES or part in CREDENTIAL_TAGS
+    return previous == "realm" and part in REALM_TAGS
 
 
 def _is_wrapper(part: Any) -> bool:
@@ -269,7 +287,7 @@ def _model_at(loc: tuple) -> Optional[type]:
         if isinstance(part, int) or _is_wrapper(part):
             pass
         elif _is_pool_tag(previous, part):
-            cls = POOL_TYPES[part][0]
+            cls = POOL_TYPES[part][0] if part in POOL_TYPES else {**CREDENTIAL_TAGS, **REALM_TAGS}[part]
         elif cls is None:
             return None
         else:
@@ -300,10 +318,13 @@ def _describe(error: dict) -> str:
         return f"unknown key (allowed: {', '.join(_keys_of(model))})" if model else "unknown key"
     if kind in _PLAIN:
         return _PLAIN[kind]
-    if kind == "union_tag_not_found":
-        return f"required key is missing (one of: {_POOL_TYPE_LIST})"
-    if kind == "union_tag_invalid":
-        return f"'{ctx.get('tag')}' is not a pool type (one of: {_POOL_TYPE_LIST})"
+    if kind in ("union_tag_not_found", "union_tag_invalid"):
+        what, names = _TAGGED.get(error["loc"][0] if error["loc"] else "", ("pool type", _POOL_TYPE_LIST))
+        if tuple(error["loc"][-1:]) == ("realm",):
+            what, names = "realm type", ", ".join(REALM_TYPES)
+        if kind == "union_tag_not_found":
+            return f"required key is missing (one of: {names})"
+        return f"'{ctx.get('tag')}' is not a {what} (one of: {names})"
     if kind == "string_pattern_mismatch":
         return f"'{error['input']}' is not allowed (must match {ctx['pattern']})"
     if kind in ("too_short", "too_long"):
@@ -343,6 +364,9 @@ def format_errors(error: ValidationError) -> str:
 
 
 POOL_TYPE_NAMES = set(POOL_TYPES)
+CREDENTIAL_TAGS = dict(zip(CREDENTIAL_TYPE_NAMES, CREDENTIAL_TYPES))
+REALM_TAGS = {"local": LocalRealm, "oidc": OidcRealm, "ldap": LdapRealm}
+_TAGGED = {"credentials": ("credential type", ", ".join(CREDENTIAL_TYPE_NAMES))}
 _ALLOWED_KEYS = _keys_of(StackConfig)
 
 # Under `pulumi up` the language host hands the program every stack config key in PULUMI_CONFIG
@@ -394,8 +418,42 @@ def _raw_namespace(all_config: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-def parse_stack_config(raw: dict[str, Any]) -> StackConfig:
-    """Validate a `jenkins:` namespace given as {key: value}; raise ConfigError with one line."""
+# Pool types whose agents sign in to Jenkins as a user the program creates in Jenkins' own user
+# database; another realm replaces that database (Jenkins holds one SecurityRealm: core
+# Jenkins.setSecurityRealm, jenkins-2.568.2 core/src/main/java/jenkins/model/Jenkins.java:2729).
+LOCAL_LOGIN_POOL_TYPES = ("swarm", "swarm-dind")
+
+
+def semantic_problems(config: StackConfig, secret_keys: frozenset[str] = frozenset()) -> list[str]:
+    """What the model alone cannot see: plain-text secrets, plugins outside the lock, pools that need
+    Jenkins' own user database under another realm."""
+    problems = []
+    lock = load_lock()
+    for plugin_id, version in config.controller.extra_plugins.items():
+        problem = extra_plugin_problem(lock, plugin_id, version)
+        if problem:
+            problems.append(f"{NAMESPACE}:controller.extraPlugins.{plugin_id}: {problem}")
+    problems += plain_text_problems(
+        ((f"[{index}]", part) for index, credential in enumerate(config.credentials)
+         for part in credential.secret_parts()),
+        f"{NAMESPACE}:credentials", f"{NAMESPACE}:credentials" in secret_keys)
+    problems += plain_text_problems(
+        ((".realm", part) for part in config.security.realm.secret_parts),
+        f"{NAMESPACE}:security", f"{NAMESPACE}:security" in secret_keys)
+    realm = config.security.realm.type
+    if realm != "local":
+        for index, pool in enumerate(config.pools):
+            if pool.type in LOCAL_LOGIN_POOL_TYPES:
+                problems.append(
+                    f"{NAMESPACE}:pools[{index}]: a {pool.type} pool signs in as a Jenkins user of the local "
+                    f"realm, which realm {realm} replaces, so its agents could not connect; use a kubernetes "
+                    f"pool (its agents need no Jenkins user) or keep realm local")
+    return problems
+
+
+def parse_stack_config(raw: dict[str, Any], secret_keys: frozenset[str] = frozenset()) -> StackConfig:
+    """Validate a `jenkins:` namespace given as {key: value}; raise ConfigError with one line.
+    `secret_keys`: the full config keys (`jenkins:credentials`) the engine marks as holding a secret."""
     unknown = sorted(set(raw) - set(_ALLOWED_KEYS))
     problems = [f"{NAMESPACE}:{key}: unknown key (allowed: {', '.join(_ALLOWED_KEYS)})" for key in unknown]
     try:
@@ -404,11 +462,7 @@ def parse_stack_config(raw: dict[str, Any]) -> StackConfig:
         problems.append(format_errors(exc))  # every fault at once, not only the first one found
         config = None
     if config is not None:
-        lock = load_lock()
-        for plugin_id, version in config.controller.extra_plugins.items():
-            problem = extra_plugin_problem(lock, plugin_id, version)
-            if problem:
-                problems.append(f"{NAMESPACE}:controller.extraPlugins.{plugin_id}: {problem}")
+        problems += semantic_problems(config, frozenset(secret_keys))
     if problems:
         raise ConfigError("; ".join(problems))
     return config
@@ -419,7 +473,8 @@ def load_stack_config() -> StackConfig:
     from pulumi.runtime import config as runtime_config
 
     all_config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_keys = frozenset(key.replace(":config:", ":") for key in secret_config_keys())
     try:
-        return parse_stack_config(_raw_namespace(all_config))
+        return parse_stack_config(_raw_namespace(all_config), secret_keys)
     except ConfigError as exc:
         raise pulumi.RunError(str(exc)) from None

@@ -1,0 +1,73 @@
+"""The `jenkins:credentials` list: typed build credentials, each secret part from secure config or a Secret."""
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal, Optional, Union
+
+from pydantic import Field, model_validator
+
+from .config_types import Model
+from .secret_values import SecretKeyRef, SecretPart, SecretText, choice_problem
+
+# The id names the Kubernetes Secret and the mounted files too, so it is a DNS label.
+CredentialId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+Description = Annotated[str, Field(max_length=200)]
+Username = Annotated[str, Field(min_length=1, max_length=200)]
+FileName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^/\\]+$")]
+
+
+class _Credential(Model):
+    id: CredentialId = Field(description="Credential id that jobs use (credentialsId); also names its Secret.")
+    description: Description = Field("", description="Shown next to the credential in Jenkins.")
+
+    # (config key, attribute, required) of each secret part; `<key>From` is the Secret reference.
+    SECRET_FIELDS: ClassVar[tuple[tuple[str, str, bool], ...]] = ()
+
+    def secret_parts(self) -> tuple[SecretPart, ...]:
+        return tuple(SecretPart(key, getattr(self, attr), getattr(self, f"{attr}_from"))
+                     for key, attr, _ in self.SECRET_FIELDS)
+
+    @model_validator(mode="after")
+    def _one_source_per_part(self):
+        problems = [p for part, (_, _, required) in zip(self.secret_parts(), self.SECRET_FIELDS)
+                    if (p := choice_problem(part.inline, part.ref, part.name, required))]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class UsernamePasswordCredential(_Credential):
+    type: Literal["usernamePassword"]
+    username: Username = Field(description="User name (not secret).")
+    password: Optional[SecretText] = Field(None, description="Password: set with `pulumi config set --secret --path`.")
+    password_from: Optional[SecretKeyRef] = Field(None, description="Password from an existing Secret's key.")
+    SECRET_FIELDS = (("password", "password", True),)
+
+
+class SecretTextCredential(_Credential):
+    type: Literal["secretText"]
+    secret: Optional[SecretText] = Field(None, description="The token: set with `pulumi config set --secret --path`.")
+    secret_from: Optional[SecretKeyRef] = Field(None, description="The token from an existing Secret's key.")
+    SECRET_FIELDS = (("secret", "secret", True),)
+
+
+class SshPrivateKeyCredential(_Credential):
+    type: Literal["sshPrivateKey"]
+    username: Username = Field(description="User name the key signs in as (not secret).")
+    private_key: Optional[SecretText] = Field(None, description="The private key (PEM/OpenSSH text), as secure config.")
+    private_key_from: Optional[SecretKeyRef] = Field(None, description="The private key from an existing Secret's key.")
+    passphrase: Optional[SecretText] = Field(None, description="Passphrase of the key, if it has one, as secure config.")
+    passphrase_from: Optional[SecretKeyRef] = Field(None, description="Passphrase from an existing Secret's key.")
+    SECRET_FIELDS = (("privateKey", "private_key", True), ("passphrase", "passphrase", False))
+
+
+class FileCredential(_Credential):
+    type: Literal["file"]
+    file_name: FileName = Field(description="File name builds see (withCredentials file binding).")
+    content: Optional[SecretText] = Field(None, description="File content as secure config (text).")
+    content_from: Optional[SecretKeyRef] = Field(None, description="File content from an existing Secret's key (any bytes).")
+    SECRET_FIELDS = (("content", "content", True),)
+
+
+CREDENTIAL_TYPES = (UsernamePasswordCredential, SecretTextCredential, SshPrivateKeyCredential, FileCredential)
+CredentialConfig = Annotated[Union[CREDENTIAL_TYPES], Field(discriminator="type")]
+CREDENTIAL_TYPE_NAMES = ("usernamePassword", "secretText", "sshPrivateKey", "file")
