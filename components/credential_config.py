@@ -38,14 +38,14 @@ class _Credential(Model):
 class UsernamePasswordCredential(_Credential):
     type: Literal["usernamePassword"]
     username: Username = Field(description="User name (not secret).")
-    password: Optional[SecretText] = Field(None, description="Password: set with `pulumi config set --secret --path`.")
+    password: Optional[SecretText] = Field(None, repr=False, description="Password: set with `pulumi config set --secret --path`.")
     password_from: Optional[SecretKeyRef] = Field(None, description="Password from an existing Secret's key.")
     SECRET_FIELDS = (("password", "password", True),)
 
 
 class SecretTextCredential(_Credential):
     type: Literal["secretText"]
-    secret: Optional[SecretText] = Field(None, description="The token: set with `pulumi config set --secret --path`.")
+    secret: Optional[SecretText] = Field(None, repr=False, description="The token: set with `pulumi config set --secret --path`.")
     secret_from: Optional[SecretKeyRef] = Field(None, description="The token from an existing Secret's key.")
     SECRET_FIELDS = (("secret", "secret", True),)
 
@@ -53,9 +53,9 @@ class SecretTextCredential(_Credential):
 class SshPrivateKeyCredential(_Credential):
     type: Literal["sshPrivateKey"]
     username: Username = Field(description="User name the key signs in as (not secret).")
-    private_key: Optional[SecretText] = Field(None, description="The private key (PEM/OpenSSH text), as secure config.")
+    private_key: Optional[SecretText] = Field(None, repr=False, description="The private key (PEM/OpenSSH text), as secure config.")
     private_key_from: Optional[SecretKeyRef] = Field(None, description="The private key from an existing Secret's key.")
-    passphrase: Optional[SecretText] = Field(None, description="Passphrase of the key, if it has one, as secure config.")
+    passphrase: Optional[SecretText] = Field(None, repr=False, description="Passphrase of the key, if it has one, as secure config.")
     passphrase_from: Optional[SecretKeyRef] = Field(None, description="Passphrase from an existing Secret's key.")
     SECRET_FIELDS = (("privateKey", "private_key", True), ("passphrase", "passphrase", False))
 
@@ -63,7 +63,7 @@ class SshPrivateKeyCredential(_Credential):
 class FileCredential(_Credential):
     type: Literal["file"]
     file_name: FileName = Field(description="File name builds see (withCredentials file binding).")
-    content: Optional[SecretText] = Field(None, description="File content as secure config (text).")
+    content: Optional[SecretText] = Field(None, repr=False, description="File content as secure config (text).")
     content_from: Optional[SecretKeyRef] = Field(None, description="File content from an existing Secret's key (any bytes).")
     SECRET_FIELDS = (("content", "content", True),)
 

@@ -22,7 +22,7 @@ from .config_types import DnsName, Model
 
 SecretKey = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")]
 # A secret value from the stack config; never echoed in an error (no pattern, no length bound).
-SecretText = Annotated[str, Field(min_length=1, repr=False)]
+SecretText = Annotated[str, Field(min_length=1)]
 
 
 class SecretKeyRef(Model):

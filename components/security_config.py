@@ -27,7 +27,7 @@ class OidcRealm(Model):
     well_known_url: HttpsUrl = Field(
         description="The provider's discovery document, e.g. https://idp.example.com/.well-known/openid-configuration.")
     client_id: Attribute = Field(description="Client id registered at the provider for this Jenkins.")
-    client_secret: Optional[SecretText] = Field(None, description="Client secret, as secure config.")
+    client_secret: Optional[SecretText] = Field(None, repr=False, description="Client secret, as secure config.")
     client_secret_from: Optional[SecretKeyRef] = Field(None, description="Client secret from an existing Secret's key.")
     scopes: Optional[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
         None, description="Space-separated scopes to request instead of the discovery document's (e.g. 'openid email groups').")
@@ -57,7 +57,7 @@ class LdapRealm(Model):
     group_search_base: Optional[str] = Field(None, description="Where groups are searched, relative to the root DN.")
     group_search_filter: Optional[Attribute] = Field(None, description="Group search filter.")
     manager_dn: Optional[Attribute] = Field(None, description="Bind DN; anonymous bind when left out.")
-    manager_password: Optional[SecretText] = Field(None, description="Bind password, as secure config.")
+    manager_password: Optional[SecretText] = Field(None, repr=False, description="Bind password, as secure config.")
     manager_password_from: Optional[SecretKeyRef] = Field(None, description="Bind password from an existing Secret's key.")
     display_name_attribute: Optional[Attribute] = Field(None, description="Attribute holding the display name.")
     mail_address_attribute: Optional[Attribute] = Field(None, description="Attribute holding the e-mail address.")
