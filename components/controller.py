@@ -23,10 +23,13 @@ class JenkinsController(pulumi.ComponentResource):
     def __init__(self, name: str, *, config, endpoints: Endpoints, namespace: pulumi.Input[str],
                  secret_files: Sequence[SecretFile], admin_password_file: SecretFile,
                  needs: Sequence[ControllerNeeds], k8s_provider: k8s.Provider,
+                 other_needs: Sequence[tuple[str, ControllerNeeds]] = (),
                  opts: Optional[pulumi.ResourceOptions] = None):
+        """`needs`: one per pool, in pool order; `other_needs`: (owner, needs) of the sign-in realm
+        and the build credentials, merged after the pools'."""
         super().__init__("jenkins:index:JenkinsController", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=k8s_provider)
-        merged = MergedNeeds.of(needs)
+        merged = MergedNeeds.of([*needs, *(need for _, need in other_needs)])
         selector = SELECTOR
         controller = config.controller
 
@@ -36,7 +39,8 @@ class JenkinsController(pulumi.ComponentResource):
         try:
             merged_document = merge_controller_document(
                 controller, endpoints, admin_password_file, merged,
-                pool_names=[pool.name for pool in config.pools], user_fragments=fragments, jobs=config.jobs)
+                pool_names=[pool.name for pool in config.pools], user_fragments=fragments, jobs=config.jobs,
+                security=config.security, other_owners=[owner for owner, _ in other_needs])
         except jcasc.JcascConflict as exc:
             blamed = exc.second_owner if exc.second_owner.startswith("jenkins:") else "jenkins:pools"
             raise pulumi.RunError(f"{blamed}: {exc}") from None

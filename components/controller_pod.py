@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 
@@ -14,6 +14,8 @@ from .plugin_install import CACHE_DIR, controller_plugin_mounts, init_container,
 from .plugin_lock import PluginLock, plugins_txt
 from .pod_security import restricted_container_context, restricted_pod_context
 from .pools.base import ControllerNeeds, SecretFile, combine
+from .security import authorization_entries, realm_document
+from .security_config import SecurityConfig
 
 CASC_CONFIG_MAP = "jenkins-casc"
 # JCasC roots provided by a plugin outside the base set (job-dsl SeedJobConfigurator.java:36-37).
@@ -71,20 +73,27 @@ class MergedNeeds:
 
 def merge_controller_document(controller, endpoints: Endpoints, admin_password_file: SecretFile,
                               merged: MergedNeeds, *, pool_names: Sequence[str] = (),
-                              user_fragments: Mapping[str, Any] = {}, jobs: Sequence = ()) -> jcasc.MergedDocument:
-    """The controller's own JCasC, then every pool's fragment in pool order, the seed jobs, then the
-    user's `jenkins:jcasc` fragments in the order given; each key remembers who set it."""
-    pool_owners = [f"pool {name}" for name in pool_names] or [f"pool {i}" for i in range(len(merged.fragments))]
+                              user_fragments: Mapping[str, Any] = {}, jobs: Sequence = (),
+                              security: Optional[SecurityConfig] = None,
+                              other_owners: Sequence[str] = ()) -> jcasc.MergedDocument:
+    """The controller's own JCasC (sign-in realm and matrix from `security`), then every pool's
+    fragment in pool order, then the other needs' (credentials) named by `other_owners`, the seed
+    jobs, then the user's `jenkins:jcasc` fragments in the order given; each key remembers who set it."""
+    security = security or SecurityConfig()
+    pool_owners = [f"pool {name}" for name in pool_names] or [
+        f"pool {i}" for i in range(len(merged.fragments) - len(other_owners))]
     return jcasc.merge_owned(
         jcasc.Owned("controller", jcasc.controller_document(
-            admin_user=controller.admin_user,
-            admin_password_ref=jcasc.secret_ref(admin_password_file.file_name),
+            security_realm=realm_document(security, admin_user=controller.admin_user,
+                                          admin_password_ref=jcasc.secret_ref(admin_password_file.file_name)),
+            authorization_entries=authorization_entries(security, admin_user=controller.admin_user),
             url=endpoints.url,
             system_message=controller.system_message,
             executors=merged.executors,
             labels=merged.labels,
         )),
-        [*(jcasc.Owned(owner, fragment) for owner, fragment in zip(pool_owners, merged.fragments)),
+        [*(jcasc.Owned(owner, fragment) for owner, fragment in zip([*pool_owners, *other_owners], merged.fragments,
+                                                                   strict=True)),
          jcasc.Owned(seed_jobs.OWNER, seed_jobs.jobs_fragment(jobs)),
          *(jcasc.Owned(jcasc_fragments.owner(name), fragment.config) for name, fragment in user_fragments.items())],
     )

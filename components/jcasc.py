@@ -86,9 +86,9 @@ def _merge_into(merged: MergedDocument, target: dict, fragment: Mapping[str, Any
             raise JcascConflict(where, first[0] if first else "controller", target[key], owner, value)
 
 
-def controller_document(*, admin_user: str, admin_password_ref: str, url: str, system_message: str,
-                        executors: int, labels: Iterable[str]) -> dict:
-    """Setup wizard off (JAVA_OPTS), one local admin whose password JCasC reads from a mounted file."""
+def controller_document(*, security_realm: Mapping[str, Any], authorization_entries: list, url: str,
+                        system_message: str, executors: int, labels: Iterable[str]) -> dict:
+    """Setup wizard off (JAVA_OPTS); the realm and matrix entries come from components/security.py."""
     label_string = " ".join(sorted(set(labels)))
     return {
         "jenkins": {
@@ -98,13 +98,8 @@ def controller_document(*, admin_user: str, admin_password_ref: str, url: str, s
             "labelString": label_string,
             "slaveAgentPort": defaults.AGENT_LISTENER_DISABLED,
             "disableRememberMe": True,
-            "securityRealm": {"local": {
-                "allowsSignup": False,
-                "users": [{"id": admin_user, "password": admin_password_ref}],
-            }},
-            "authorizationStrategy": {"globalMatrix": {"entries": [
-                {"user": {"name": admin_user, "permissions": ["Overall/Administer"]}},
-            ]}},
+            "securityRealm": dict(security_realm),
+            "authorizationStrategy": {"globalMatrix": {"entries": list(authorization_entries)}},
             # Core's DefaultCrumbIssuer (symbol `standard`) takes no attributes since 2.543: its
             # @DataBoundConstructor has no parameters (jenkinsci/jenkins jenkins-2.568.2,
             # core/src/main/java/hudson/security/csrf/DefaultCrumbIssuer.java:55-56).
@@ -138,3 +133,15 @@ def to_yaml_documents(documents: Iterable[Any]) -> str:
 def secret_ref(file_name: str) -> str:
     """How JCasC names a value read from $SECRETS/<file_name>."""
     return "${" + file_name + "}"
+
+
+def literal(text: str) -> str:
+    """A user's text kept as written: JCasC would resolve `${...}` in any string, `^${` escapes it
+    (configuration-as-code 2117.vc05a_0b_e6b_f4e, plugin/src/main/java/io/jenkins/plugins/casc/SecretSourceResolver.java:29-31)."""
+    return text.replace("${", "^${")
+
+
+def secret_file_ref(path: str, *, base64: bool = False) -> str:
+    """The whole file, untrimmed (`${name}` trims: DockerSecretSource.java:38); base64 for bytes
+    (lookups `readFile` and `readFileBase64`, SecretSourceResolver.java:39-48)."""
+    return "${" + ("readFileBase64:" if base64 else "readFile:") + path + "}"

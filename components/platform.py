@@ -9,11 +9,14 @@ import pulumi_kubernetes as k8s
 from . import labels
 from .config import StackConfig
 from .controller import JenkinsController
+from .build_credential import BuildCredential
 from .credentials import JenkinsCredentials
 from .endpoints import Endpoints
 from .network_policies import agent_egress_policy
 from .pools import POOL_TYPES
 from .pools.base import PoolContext
+from .security import controller_needs as security_needs
+from .sign_in import SignIn
 
 
 def controller_namespace_labels(config: StackConfig) -> tuple[dict, list[str]]:
@@ -60,6 +63,14 @@ class JenkinsPlatform(pulumi.ComponentResource):
         pools = [POOL_TYPES[pool.type][1](pool, context, opts=pulumi.ResourceOptions(parent=self))
                  for pool in config.pools]
 
+        if any(part.inline is not None for part in config.security.realm.secret_parts):
+            SignIn("sign-in", security=config.security, namespace=namespace.metadata.name,
+                   k8s_provider=provider, opts=pulumi.ResourceOptions(parent=self))
+        build_credentials = [
+            BuildCredential(f"credential-{credential.id}", credential=credential, namespace=namespace.metadata.name,
+                            k8s_provider=provider, opts=pulumi.ResourceOptions(parent=self))
+            for credential in config.credentials]
+
         controller = JenkinsController(
             "controller",
             config=config,
@@ -68,6 +79,9 @@ class JenkinsPlatform(pulumi.ComponentResource):
             secret_files=credentials.secret_files,
             admin_password_file=credentials.admin_password_file,
             needs=[pool.needs for pool in pools],
+            other_needs=[("jenkins:security", security_needs(config.security)),
+                         *((f"jenkins:credentials[{index}]", credential.needs)
+                           for index, credential in enumerate(build_credentials))],
             k8s_provider=provider,
             opts=pulumi.ResourceOptions(parent=self),
         )
