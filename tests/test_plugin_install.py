@@ -144,9 +144,9 @@ def test_a_changed_list_installs_the_new_set_and_drops_removed_plugins(tmp_path,
 def test_a_download_with_a_plugin_outside_the_list_fails_and_keeps_the_old_set(tmp_path, plain, with_kubernetes):
     pod = Pod(tmp_path)
     assert pod.run(plain, "install-plugins").returncode == 0
-    result = pod.run(with_kubernetes, "install-plugins", STANDIN_EXTRA="ldap:1.0")
+    result = pod.run(with_kubernetes, "install-plugins", STANDIN_EXTRA="saml:1.0")
     assert result.returncode != 0
-    assert "ldap(not in the lock)" in result.stderr
+    assert "saml(not in the lock)" in result.stderr
     assert pod.store() == listed(plain)
     assert not (pod.home / "locked-plugins.sha256").exists()
     # the next start tries again rather than trusting a half-done install

@@ -19,6 +19,8 @@ POOL_PLUGINS = {"kubernetes", "swarm", "docker-plugin", "docker-workflow", "dock
 JOBS_PLUGINS = {"job-dsl"}
 # What jenkins:metrics asks for.
 METRICS_PLUGINS = {"prometheus"}
+# What build credentials (components/build_credential.py) and sign-in realms (components/security.py) ask for.
+CREDENTIAL_AND_REALM_PLUGINS = {"plain-credentials", "ssh-credentials", "oic-auth", "ldap"}
 
 
 def plugin_list(synthesis) -> dict[str, str]:
@@ -52,8 +54,8 @@ def test_lock_problems_names_a_missing_and_a_too_old_dependency():
     assert any("requires structs" in p and "not locked" in p for p in lock_problems(parse_lock(yaml.safe_dump(raw))))
 
 
-def test_roots_are_exactly_what_the_base_set_the_pools_jobs_and_metrics_ask_for():
-    assert set(RAW["roots"]) == BASE | POOL_PLUGINS | JOBS_PLUGINS | METRICS_PLUGINS
+def test_roots_are_exactly_what_the_base_set_the_pools_jobs_metrics_credentials_and_realms_ask_for():
+    assert set(RAW["roots"]) == BASE | POOL_PLUGINS | JOBS_PLUGINS | METRICS_PLUGINS | CREDENTIAL_AND_REALM_PLUGINS
 
 
 def test_nothing_locked_is_unreachable_unless_marked():
@@ -151,9 +153,9 @@ def test_extra_plugin_cannot_downgrade_a_pool_plugin():
 
 
 def test_extra_plugin_outside_the_lock_names_the_regenerate_command():
-    message = config_error(extraPlugins={"ldap": "780.vcb_33c9a_e4332"})
-    assert message.startswith("jenkins:controller.extraPlugins.ldap: not in the plugin lock")
-    assert "python -m tools.plugins_lock --add ldap" in message
+    message = config_error(extraPlugins={"saml": "4.605.v2b_07e7a_39a_1f"})
+    assert message.startswith("jenkins:controller.extraPlugins.saml: not in the plugin lock")
+    assert "python -m tools.plugins_lock --add saml" in message
 
 
 def test_extra_plugin_at_the_locked_version_joins_with_what_it_requires():
@@ -164,6 +166,6 @@ def test_extra_plugin_at_the_locked_version_joins_with_what_it_requires():
 
 def test_a_requested_plugin_missing_from_the_lock_is_named_with_the_command():
     from components.plugin_install import stack_plugins
-    with pytest.raises(ValueError, match=r"plugin ldap is not in the plugin lock; lock it with "
-                                         r"`python -m tools.plugins_lock --add ldap`"):
-        stack_plugins(LOCK, ["ldap"], {})
+    with pytest.raises(ValueError, match=r"plugin saml is not in the plugin lock; lock it with "
+                                         r"`python -m tools.plugins_lock --add saml`"):
+        stack_plugins(LOCK, ["saml"], {})
