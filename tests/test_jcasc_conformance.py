@@ -30,6 +30,10 @@ PINNED = {
     "docker-commons": "477.v289085a_b_6896",
     "kubernetes": "4547.v52f3080db_8cd",
     "job-dsl": "3732.v9a_c49a_61a_313",
+    "plain-credentials": "199.v9f8e1f741799",
+    "ssh-credentials": "372.va_250881b_08cd",
+    "oic-auth": "4.718.ve731df6ca_88a_",
+    "ldap": "807.809.vd3a_4e5e4ec98",
 }
 # What was actually read where the pinned revision was in no store.
 READ_INSTEAD = {
@@ -39,6 +43,9 @@ READ_INSTEAD = {
     "docker-commons": "472.vee120e23d3a_c",
     "kubernetes": "a82d78a0087e9eaa10ec2339b48891549345c1a4",
     "job-dsl": "aac2bedf678c7a59de17693f4e50d5a5db7cde5f",
+    "ssh-credentials": "7cfbb01c42ea635202144ef113f513389bac62f2",
+    "oic-auth": "4.715.vf202e4229f61",
+    "ldap": "807.v7d7de30930cf",
 }
 
 
