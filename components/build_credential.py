@@ -94,8 +94,9 @@ class BuildCredential(pulumi.ComponentResource):
                   for part in credential.secret_parts() if part.inline is not None}
         self.secret_name: Optional[pulumi.Output[str]] = None
         if inline:
+            # A child's URN holds its parent's type, not its name: the logical name carries the id.
             secret = k8s.core.v1.Secret(
-                "secret",
+                name,
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=secret_name(credential.id), namespace=namespace,
                     labels=labels.common("credential", credential.id)),

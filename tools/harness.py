@@ -298,13 +298,30 @@ def stack_file_config(path: Path) -> dict[str, Any]:
     return document.get("config") or {}
 
 
+def _decrypt_offline(value: Any, where: str, found: list[str]) -> Any:
+    """A `secure:` value anywhere in a config value becomes a placeholder, as the engine would
+    decrypt it (the ciphertext cannot be read without the stack's key); `found` collects where."""
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        found.append(where)
+        return "offline-placeholder-for-" + where
+    if isinstance(value, dict):
+        return {k: _decrypt_offline(v, f"{where}.{k}", found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decrypt_offline(v, f"{where}[{i}]", found) for i, v in enumerate(value)]
+    return value
+
+
 def config_as_cli_passes_it(config: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Values as the engine hands them over, decrypted; a key is listed as secret when its value or
+    anything nested in it is `secure:` (pulumi/pulumi 1b594989 sdk/go/common/resource/config/object.go:51-72,
+    map.go:105-113)."""
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in config.items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
+        found: list[str] = []
+        value = _decrypt_offline(value, key, found)
+        if found:
             secret_keys.append(key)
-            value = "offline-placeholder-for-" + key  # ciphertext cannot be read without the stack
         if isinstance(value, bool):
             values[key] = "true" if value else "false"
         elif isinstance(value, (dict, list)):
