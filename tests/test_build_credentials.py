@@ -1,0 +1,198 @@
+"""Build credentials from the stack config: each type from secure config and from an existing Secret,
+through the real program; values only in Secrets, secret-marked; plain text refused."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from components import jcasc_conformance
+from tests.conftest import minimal_config, synth_config
+from tests.helpers import K8S_POOL, casc, controller_pod, plugins, schema_errors, secret_leaks, unmarked
+from tools.harness import ROOT, config_as_cli_passes_it, is_secret, stack_file_config, synthesize
+
+SECURE = {"secure": "v1:ciphertext-only-the-stack-key-can-read"}
+FROM_SECURE = [
+    {"id": "git-login", "type": "usernamePassword", "description": "Git bot", "username": "bot", "password": SECURE},
+    {"id": "registry-token", "type": "secretText", "description": "Registry", "secret": SECURE},
+    {"id": "deploy-key", "type": "sshPrivateKey", "username": "git", "privateKey": SECURE, "passphrase": SECURE},
+    {"id": "settings", "type": "file", "fileName": "settings.xml", "content": SECURE},
+]
+FROM_SECRETS = [
+    {"id": "git-login-2", "type": "usernamePassword", "username": "bot",
+     "passwordFrom": {"secretName": "team-git", "key": "password"}},
+    {"id": "registry-token-2", "type": "secretText", "secretFrom": {"secretName": "team-tokens", "key": "registry"}},
+    {"id": "deploy-key-2", "type": "sshPrivateKey", "username": "git",
+     "privateKeyFrom": {"secretName": "team-ssh", "key": "id_ed25519"}},
+    {"id": "kubeconfig", "type": "file", "fileName": "kubeconfig",
+     "contentFrom": {"secretName": "team-files", "key": "kubeconfig"}},
+]
+PLACEHOLDERS = [
+    "offline-placeholder-for-jenkins:credentials[0].password",
+    "offline-placeholder-for-jenkins:credentials[1].secret",
+    "offline-placeholder-for-jenkins:credentials[2].privateKey",
+    "offline-placeholder-for-jenkins:credentials[2].passphrase",
+    "offline-placeholder-for-jenkins:credentials[3].content",
+]
+
+
+@pytest.fixture(scope="module")
+def both():
+    synthesis = synth_config(minimal_config(credentials=FROM_SECURE + FROM_SECRETS, pools=[K8S_POOL]))
+    assert synthesis.ok, synthesis.error
+    return synthesis
+
+
+def credentials_by_id(document: dict) -> dict[str, tuple[str, dict]]:
+    out = {}
+    for domain in document["credentials"]["system"]["domainCredentials"]:
+        assert "domain" not in domain  # the global domain
+        for entry in domain["credentials"]:
+            (symbol, attributes), = entry.items()
+            out[attributes["id"]] = (symbol, attributes)
+    return out
+
+
+def test_each_type_from_secure_config_is_jcasc_reading_mounted_files(both):
+    found = credentials_by_id(casc(both))
+    assert found["git-login"] == ("usernamePassword", {
+        "scope": "GLOBAL", "id": "git-login", "description": "Git bot", "username": "bot",
+        "password": "${credential-git-login-password}"})
+    assert found["registry-token"] == ("string", {
+        "scope": "GLOBAL", "id": "registry-token", "description": "Registry",
+        "secret": "${credential-registry-token-secret}"})
+    assert found["deploy-key"] == ("basicSSHUserPrivateKey", {
+        "scope": "GLOBAL", "id": "deploy-key", "description": "", "username": "git",
+        "privateKeySource": {"directEntry": {
+            "privateKey": "${readFile:/run/secrets/jenkins/credential-deploy-key-privateKey}"}},
+        "passphrase": "${credential-deploy-key-passphrase}"})
+    assert found["settings"] == ("file", {
+        "scope": "GLOBAL", "id": "settings", "description": "", "fileName": "settings.xml",
+        "secretBytes": "${readFileBase64:/run/secrets/jenkins/credential-settings-content}"})
+
+
+def test_each_type_from_an_existing_secret_mounts_that_secret_and_creates_none(both):
+    found = credentials_by_id(casc(both))
+    assert "passphrase" not in found["deploy-key-2"][1]
+    secrets = next(v for v in controller_pod(both)["spec"]["volumes"] if v["name"] == "secrets")
+    sources = {s["secret"]["name"]: s["secret"]["items"] for s in secrets["projected"]["sources"]}
+    assert sources["team-git"] == [{"key": "password", "path": "credential-git-login-2-password"}]
+    assert sources["team-tokens"] == [{"key": "registry", "path": "credential-registry-token-2-secret"}]
+    assert sources["team-ssh"] == [{"key": "id_ed25519", "path": "credential-deploy-key-2-privateKey"}]
+    assert sources["team-files"] == [{"key": "kubeconfig", "path": "credential-kubeconfig-content"}]
+    assert sources["jenkins-credential-deploy-key"] == [
+        {"key": "privateKey", "path": "credential-deploy-key-privateKey"},
+        {"key": "passphrase", "path": "credential-deploy-key-passphrase"}]
+    made = sorted(r.inputs["metadata"]["name"] for r in both.records
+                  if r.type == "kubernetes:core/v1:Secret" and "BuildCredential" in r.urn)
+    assert made == ["jenkins-credential-deploy-key", "jenkins-credential-git-login",
+                    "jenkins-credential-registry-token", "jenkins-credential-settings"]
+
+
+def test_one_component_per_credential(both):
+    components = [r for r in both.records if r.type == "jenkins:index:BuildCredential"]
+    assert sorted(r.name for r in components) == sorted(f"credential-{c['id']}" for c in FROM_SECURE + FROM_SECRETS)
+    assert len({r.urn for r in both.records}) == len(both.records)
+
+
+def test_credential_jcasc_passes_conformance_and_plugins_are_installed(both):
+    assert jcasc_conformance.problems(casc(both)) == []
+    assert {"credentials", "plain-credentials", "ssh-credentials"} <= plugins(both)
+    assert schema_errors(both, "1.33") == []
+
+
+def test_secret_values_appear_only_secret_marked_in_secrets(both):
+    holders = set()
+    for record in both.records:
+        assert unmarked(record.raw_inputs, PLACEHOLDERS) == [], record.urn
+        if any(p in yaml.safe_dump(record.inputs) for p in PLACEHOLDERS):
+            holders.add((record.type, record.inputs["metadata"]["name"]))
+    assert holders == {("kubernetes:core/v1:Secret", name) for name in (
+        "jenkins-credential-git-login", "jenkins-credential-registry-token",
+        "jenkins-credential-deploy-key", "jenkins-credential-settings")}
+    for record in both.records:
+        if ("kubernetes:core/v1:Secret", record.inputs.get("metadata", {}).get("name")) in holders:
+            assert is_secret(record.raw_inputs["stringData"])
+    assert unmarked(both.outputs, PLACEHOLDERS) == []
+    assert secret_leaks(both) == []
+
+
+def test_dind_credential_and_build_credentials_share_the_store():
+    synthesis = synth_config(minimal_config(credentials=FROM_SECURE[:1], pools=[
+        {"name": "dind", "type": "docker-cloud-dind", "templates": [{"name": "t", "labels": ["dind"], "connector": "inbound"}]}]))
+    assert synthesis.ok, synthesis.error
+    symbols = [symbol for symbol, _ in credentials_by_id(casc(synthesis)).values()]
+    assert sorted(symbols) == ["usernamePassword", "x509ClientCert"]
+    assert jcasc_conformance.problems(casc(synthesis)) == []
+
+
+def test_text_the_user_wrote_is_not_resolved_by_jcasc():
+    credential = {**FROM_SECRETS[0], "description": "uses ${HOME}", "username": "${USER}"}
+    synthesis = synth_config(minimal_config(credentials=[credential]))
+    _, attributes = credentials_by_id(casc(synthesis))["git-login-2"]
+    assert attributes["description"] == "uses ^${HOME}"
+    assert attributes["username"] == "^${USER}"
+
+
+@pytest.mark.parametrize("credential, part", [
+    ({"id": "a", "type": "usernamePassword", "username": "u", "password": "hunter2-in-git"}, "password"),
+    ({"id": "a", "type": "secretText", "secret": "hunter2-in-git"}, "secret"),
+    ({"id": "a", "type": "sshPrivateKey", "username": "u", "privateKeyFrom": {"secretName": "s", "key": "k"},
+      "passphrase": "hunter2-in-git"}, "passphrase"),
+    ({"id": "a", "type": "file", "fileName": "f", "content": "hunter2-in-git"}, "content"),
+])
+def test_a_plain_text_secret_is_refused_with_the_command_that_sets_it(credential, part):
+    synthesis = synth_config(minimal_config(credentials=[credential]))
+    assert synthesis.error == (
+        f"jenkins:credentials[0].{part}: a secret in plain text in the stack file; set it with "
+        f"`pulumi config set --secret --path 'jenkins:credentials[0].{part}' <value>`, "
+        f"or point {part}From at an existing Kubernetes Secret")
+    assert "hunter2" not in synthesis.error
+    assert synthesis.records == [] or all(r.type == "pulumi:pulumi:Stack" for r in synthesis.records)
+
+
+@pytest.mark.parametrize("credential, message", [
+    ({"id": "a", "type": "secretText"}, "jenkins:credentials[0]: secret or secretFrom is required"),
+    ({"id": "a", "type": "secretText", "secret": SECURE, "secretFrom": {"secretName": "s", "key": "k"}},
+     "jenkins:credentials[0]: set either secret or secretFrom, not both"),
+    ({"id": "A_b", "type": "secretText", "secretFrom": {"secretName": "s", "key": "k"}},
+     "jenkins:credentials[0].id: 'A_b' is not allowed (must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$)"),
+    ({"id": "a", "type": "githubApp"},
+     "jenkins:credentials[0].type: 'githubApp' is not a credential type (one of: usernamePassword, secretText, "
+     "sshPrivateKey, file)"),
+])
+def test_bad_credentials_are_one_line_naming_the_key(credential, message):
+    assert synth_config(minimal_config(credentials=[credential])).error == message
+
+
+def test_an_id_used_twice_is_refused():
+    twice = [FROM_SECRETS[1], {**FROM_SECRETS[0], "id": "registry-token-2"}]
+    assert synth_config(minimal_config(credentials=twice)).error == (
+        "jenkins:credentials: credential id 'registry-token-2' is used twice; ids must be unique")
+
+
+def test_secure_values_in_a_stack_file_render_and_pass_tools_check(tmp_path):
+    """A stack file as `pulumi config set --secret --path` leaves it; the real check, policy pack included."""
+    project = tmp_path / "project"
+    for part in ("components", "tools", "policy", "stacks"):
+        shutil.copytree(ROOT / part, project / part, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
+    shutil.copy2(ROOT / "__main__.py", project / "__main__.py")
+    shutil.copy2(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
+    stack = {"config": {"jenkins:environment": "creds", "jenkins:namespace": "jenkins-creds",
+                        "jenkins:pools": [K8S_POOL], "jenkins:credentials": FROM_SECURE + FROM_SECRETS}}
+    path = project / "stacks" / "Pulumi.creds.yaml"
+    path.write_text(yaml.safe_dump(stack, sort_keys=False))
+
+    values, secret_keys = config_as_cli_passes_it(stack_file_config(path))
+    assert secret_keys == ["jenkins:credentials"]
+    synthesis = synthesize("creds", project_dir=project, config=values, secret_keys=secret_keys)
+    assert synthesis.ok, synthesis.error
+
+    done = subprocess.run([sys.executable, "-m", "tools.check", "--policy-config", "policy/config/restricted.json", "creds"], cwd=project,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1].endswith(": ok"), done.stdout
