@@ -150,11 +150,19 @@ def test_the_program_refuses_keys_it_gets_from_pulumi_config_under_pulumi_up():
                                    "set jenkins:kubernetes.context instead"), done.stderr
 
 
+OIDC_FROM_SECRET = {"type": "oidc", "wellKnownUrl": "https://idp.example.com/.well-known/openid-configuration",
+                    "clientId": "jenkins", "clientSecretFrom": {"secretName": "sso", "key": "secret"}}
 README_EXAMPLES = {  # README example error -> the config that produces it
     "jenkins:controller.storage.sise": {"jenkins:controller": {"storage": {"sise": "10Gi"}}},
     "jenkins:pools[0].containerCap": {"jenkins:pools": [{**K8S_POOL, "containerCap": 0}]},
     "kubernetes:context": {"kubernetes:context": "prod-cluster"},
     "jenkins:jcasc.banner": {"jenkins:jcasc": {"banner": {"config": {"jenkins": {"systemMessage": "Welcome"}}}}},
+    "jenkins:credentials[0].password": {"jenkins:credentials": [
+        {"id": "git", "type": "usernamePassword", "username": "bot", "password": "in-the-file"}]},
+    "jenkins:security": {"jenkins:security": {"realm": OIDC_FROM_SECRET}},
+    "jenkins:pools[1]": {"jenkins:pools": [K8S_POOL, {"name": "swarm", "type": "swarm", "labels": ["swarm"]}],
+                         "jenkins:security": {"realm": OIDC_FROM_SECRET,
+                                              "authorization": {"administrators": {"groups": ["platform"]}}}},
 }
 
 
