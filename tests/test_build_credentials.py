@@ -192,7 +192,28 @@ def test_secure_values_in_a_stack_file_render_and_pass_tools_check(tmp_path):
     synthesis = synthesize("creds", project_dir=project, config=values, secret_keys=secret_keys)
     assert synthesis.ok, synthesis.error
 
-    done = subprocess.run([sys.executable, "-m", "tools.check", "--policy-config", "policy/config/restricted.json", "creds"], cwd=project,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.splitlines()[-1].endswith(": ok"), done.stdout
+    for mode in ([], ["--preview"]):
+        done = subprocess.run([sys.executable, "-m", "tools.check", *mode, "--policy-config",
+                               "policy/config/restricted.json", "creds"],
+                              cwd=project, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.splitlines()[-1].endswith(": ok"), done.stdout
+
+
+def test_credentials_and_oidc_render_in_a_preview_of_a_new_stack():
+    """`pulumi preview` runs the program with unknown provider values: the refusals and the render
+    do not depend on them."""
+    realm = {"type": "oidc", "wellKnownUrl": "https://idp.example.com/.well-known/openid-configuration",
+             "clientId": "jenkins", "clientSecret": SECURE}
+    config = minimal_config(credentials=FROM_SECURE + FROM_SECRETS, pools=[K8S_POOL],
+                            security={"realm": realm, "authorization": {"administrators": {"groups": ["platform"]}}})
+    values, secret_keys = config_as_cli_passes_it(config)
+    assert sorted(secret_keys) == ["jenkins:credentials", "jenkins:security"]
+    synthesis = synthesize("test", config=values, secret_keys=secret_keys, preview=True)
+    assert synthesis.ok, synthesis.error
+    assert jcasc_conformance.problems(casc(synthesis)) == []
+    plain = minimal_config(pools=[K8S_POOL, {"name": "swarm", "type": "swarm", "labels": ["s"]}],
+                           security={"realm": {**realm, "clientSecret": "plain"}})
+    values, secret_keys = config_as_cli_passes_it(plain)
+    error = synthesize("test", config=values, secret_keys=secret_keys, preview=True).error
+    assert error.startswith("jenkins:security: no administrator") and "\n" not in error
