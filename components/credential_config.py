@@ -36,7 +36,7 @@ class _Credential(Model):
 
 
 class UsernamePasswordCredential(_Credential):
-    type: Literal["usernamePassword"]
+    type: Literal["usernamePassword"] = Field(description="A user name and a password.")
     username: Username = Field(description="User name (not secret).")
     password: Optional[SecretText] = Field(None, repr=False, description="Password: set with `pulumi config set --secret --path`.")
     password_from: Optional[SecretKeyRef] = Field(None, description="Password from an existing Secret's key.")
@@ -44,14 +44,14 @@ class UsernamePasswordCredential(_Credential):
 
 
 class SecretTextCredential(_Credential):
-    type: Literal["secretText"]
+    type: Literal["secretText"] = Field(description="One secret string (a token).")
     secret: Optional[SecretText] = Field(None, repr=False, description="The token: set with `pulumi config set --secret --path`.")
     secret_from: Optional[SecretKeyRef] = Field(None, description="The token from an existing Secret's key.")
     SECRET_FIELDS = (("secret", "secret", True),)
 
 
 class SshPrivateKeyCredential(_Credential):
-    type: Literal["sshPrivateKey"]
+    type: Literal["sshPrivateKey"] = Field(description="An SSH user and private key.")
     username: Username = Field(description="User name the key signs in as (not secret).")
     private_key: Optional[SecretText] = Field(None, repr=False, description="The private key (PEM/OpenSSH text), as secure config.")
     private_key_from: Optional[SecretKeyRef] = Field(None, description="The private key from an existing Secret's key.")
@@ -61,7 +61,7 @@ class SshPrivateKeyCredential(_Credential):
 
 
 class FileCredential(_Credential):
-    type: Literal["file"]
+    type: Literal["file"] = Field(description="A secret file.")
     file_name: FileName = Field(description="File name builds see (withCredentials file binding).")
     content: Optional[SecretText] = Field(None, repr=False, description="File content as secure config (text).")
     content_from: Optional[SecretKeyRef] = Field(None, description="File content from an existing Secret's key (any bytes).")

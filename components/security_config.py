@@ -15,7 +15,7 @@ Attribute = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class LocalRealm(Model):
-    type: Literal["local"] = "local"
+    type: Literal["local"] = Field("local", description="Jenkins' own user database with the generated admin.")
 
     @property
     def secret_parts(self) -> tuple[SecretPart, ...]:
@@ -23,7 +23,7 @@ class LocalRealm(Model):
 
 
 class OidcRealm(Model):
-    type: Literal["oidc"]
+    type: Literal["oidc"] = Field(description="OpenID Connect (oic-auth plugin).")
     well_known_url: HttpsUrl = Field(
         description="The provider's discovery document, e.g. https://idp.example.com/.well-known/openid-configuration.")
     client_id: Attribute = Field(description="Client id registered at the provider for this Jenkins.")
@@ -49,7 +49,7 @@ class OidcRealm(Model):
 
 
 class LdapRealm(Model):
-    type: Literal["ldap"]
+    type: Literal["ldap"] = Field(description="LDAP directory (ldap plugin).")
     server: LdapUrl = Field(description="Server URL, e.g. ldaps://ldap.example.com:636.")
     root_dn: Optional[Attribute] = Field(None, description="Root DN; inferred from the server when left out.")
     user_search_base: Optional[str] = Field(None, description="Where users are searched, relative to the root DN.")

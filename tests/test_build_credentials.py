@@ -2,6 +2,8 @@
 through the real program; values only in Secrets, secret-marked; plain text refused."""
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -217,3 +219,24 @@ def test_credentials_and_oidc_render_in_a_preview_of_a_new_stack():
     values, secret_keys = config_as_cli_passes_it(plain)
     error = synthesize("test", config=values, secret_keys=secret_keys, preview=True).error
     assert error.startswith("jenkins:security: no administrator") and "\n" not in error
+
+
+@pytest.mark.parametrize("secret_keys, accepted", [(["jenkins:credentials"], True), (None, False), ([], False)])
+def test_under_pulumi_up_the_engines_secret_key_list_decides(secret_keys, accepted):
+    """`pulumi up` hands config in PULUMI_CONFIG and the keys holding a secret in
+    PULUMI_CONFIG_SECRET_KEYS (pulumi-language-python main.go:1073-1074), not through set_all_config."""
+    credentials = [{"id": "git", "type": "secretText", "secret": "decrypted-by-the-engine"}]
+    env = {**os.environ, "PULUMI_CONFIG": json.dumps({"jenkins:environment": "t", "jenkins:namespace": "t",
+                                                      "jenkins:credentials": json.dumps(credentials)})}
+    env.pop("PULUMI_CONFIG_SECRET_KEYS", None)
+    if secret_keys is not None:
+        env["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secret_keys)
+    code = ("import pulumi\nfrom components.config import load_stack_config\n"
+            "try:\n    print(load_stack_config().credentials[0].id)\nexcept pulumi.RunError as e:\n    print(e)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    expected = "git" if accepted else (
+        "jenkins:credentials[0].secret: a secret in plain text in the stack file; set it with "
+        "`pulumi config set --secret --path 'jenkins:credentials[0].secret' <value>`, "
+        "or point secretFrom at an existing Kubernetes Secret")
+    assert done.stdout.strip() == expected, done.stderr
+    assert "decrypted-by-the-engine" not in done.stdout + done.stderr

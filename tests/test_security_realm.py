@@ -152,3 +152,14 @@ def test_swarm_under_the_local_realm_keeps_its_user_beside_the_groups():
 ])
 def test_bad_security_config_is_one_line_naming_the_key(security, message):
     assert synth_config(minimal_config(security=security)).error == message
+
+
+def test_every_credential_and_security_key_is_described():
+    from components import credential_config, secret_values, security_config
+
+    models = [*credential_config.CREDENTIAL_TYPES, secret_values.SecretKeyRef, security_config.LocalRealm,
+              security_config.OidcRealm, security_config.LdapRealm, security_config.Principals,
+              security_config.AuthorizationConfig, security_config.SecurityConfig]
+    undescribed = [f"{model.__name__}.{name}" for model in models
+                   for name, field in model.model_fields.items() if not field.description]
+    assert undescribed == []
