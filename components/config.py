@@ -17,6 +17,7 @@ from .jcasc_fragments import secret_literals
 from .credential_config import CREDENTIAL_TYPE_NAMES, CREDENTIAL_TYPES, CredentialConfig
 from .plugin_lock import extra_plugin_problem, load_lock
 from .pools import POOL_CONFIGS, POOL_TYPES
+from .pools.docker_cloud_dind import credential_id as dind_credential_id
 from .secret_values import plain_text_problems, secret_config_keys
 from .security_config import REALM_TYPES, LdapRealm, LocalRealm, OidcRealm, SecurityConfig
 
@@ -440,6 +441,11 @@ def semantic_problems(config: StackConfig, secret_keys: frozenset[str] = frozens
     problems += plain_text_problems(
         ((".realm", part) for part in config.security.realm.secret_parts),
         f"{NAMESPACE}:security", f"{NAMESPACE}:security" in secret_keys)
+    generated = {dind_credential_id(pool.name): pool.name for pool in config.pools if pool.type == "docker-cloud-dind"}
+    for index, credential in enumerate(config.credentials):
+        if credential.id in generated:
+            problems.append(f"{NAMESPACE}:credentials[{index}].id: '{credential.id}' is the id of the TLS credential "
+                            f"pool {generated[credential.id]} generates; choose another id")
     realm = config.security.realm.type
     if realm != "local":
         for index, pool in enumerate(config.pools):

@@ -240,3 +240,11 @@ def test_under_pulumi_up_the_engines_secret_key_list_decides(secret_keys, accept
         "or point secretFrom at an existing Kubernetes Secret")
     assert done.stdout.strip() == expected, done.stderr
     assert "decrypted-by-the-engine" not in done.stdout + done.stderr
+
+
+def test_an_id_a_dind_pool_generates_is_refused():
+    pool = {"name": "dind", "type": "docker-cloud-dind", "templates": [{"name": "t", "labels": ["d"], "connector": "inbound"}]}
+    clash = {**FROM_SECRETS[1], "id": "dind-docker-client"}
+    assert synth_config(minimal_config(pools=[pool], credentials=[clash])).error == (
+        "jenkins:credentials[0].id: 'dind-docker-client' is the id of the TLS credential pool dind generates; "
+        "choose another id")
