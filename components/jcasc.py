@@ -137,11 +137,11 @@ def secret_ref(file_name: str) -> str:
 
 def literal(text: str) -> str:
     """A user's text kept as written: JCasC would resolve `${...}` in any string, `^${` escapes it
-    (configuration-as-code 2117.vc05a_0b_e6b_f4e, plugin/src/main/java/io/jenkins/plugins/casc/SecretSourceResolver.java:29-31)."""
+    (configuration-as-code 2117.vc05a_0b_e6b_f4e, plugin/src/main/java/io/jenkins/plugins/casc/SecretSourceResolver.java:28-31)."""
     return text.replace("${", "^${")
 
 
 def secret_file_ref(path: str, *, base64: bool = False) -> str:
     """The whole file, untrimmed (`${name}` trims: DockerSecretSource.java:38); base64 for bytes
-    (lookups `readFile` and `readFileBase64`, SecretSourceResolver.java:39-48)."""
+    (lookups `readFile` and `readFileBase64`, SecretSourceResolver.java:40-48)."""
     return "${" + ("readFileBase64:" if base64 else "readFile:") + path + "}"
