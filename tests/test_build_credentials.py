@@ -177,22 +177,30 @@ def test_an_id_used_twice_is_refused():
 
 
 def test_secure_values_in_a_stack_file_render_and_pass_tools_check(tmp_path):
-    """A stack file as `pulumi config set --secret --path` leaves it; the real check, policy pack included."""
+    """A stack file as `pulumi config set --secret --path` leaves it (each credential type, an oidc realm
+    with group rules); the real check, policy pack included."""
     project = tmp_path / "project"
     for part in ("components", "tools", "policy", "stacks"):
         shutil.copytree(ROOT / part, project / part, symlinks=True,
                         ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
     shutil.copy2(ROOT / "__main__.py", project / "__main__.py")
     shutil.copy2(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
+    security = {"realm": {"type": "oidc", "wellKnownUrl": "https://idp.example.com/.well-known/openid-configuration",
+                          "clientId": "jenkins", "clientSecret": SECURE, "groupsField": "groups"},
+                "authorization": {"administrators": {"groups": ["platform"]}, "developers": {"groups": ["eng"]},
+                                  "viewers": {"groups": ["authenticated"]}}}
     stack = {"config": {"jenkins:environment": "creds", "jenkins:namespace": "jenkins-creds",
-                        "jenkins:pools": [K8S_POOL], "jenkins:credentials": FROM_SECURE + FROM_SECRETS}}
+                        "jenkins:pools": [K8S_POOL], "jenkins:credentials": FROM_SECURE + FROM_SECRETS,
+                        "jenkins:security": security}}
     path = project / "stacks" / "Pulumi.creds.yaml"
     path.write_text(yaml.safe_dump(stack, sort_keys=False))
 
     values, secret_keys = config_as_cli_passes_it(stack_file_config(path))
-    assert secret_keys == ["jenkins:credentials"]
+    assert secret_keys == ["jenkins:credentials", "jenkins:security"]
     synthesis = synthesize("creds", project_dir=project, config=values, secret_keys=secret_keys)
     assert synthesis.ok, synthesis.error
+    assert jcasc_conformance.problems(casc(synthesis)) == []
+    assert list(casc(synthesis)["jenkins"]["securityRealm"]) == ["oic"]
 
     for mode in ([], ["--preview"]):
         done = subprocess.run([sys.executable, "-m", "tools.check", *mode, "--policy-config",
