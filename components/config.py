@@ -10,6 +10,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from . import defaults
 from .config_network import AgentEgressConfig, ExposureConfig
+from .config_site import CaBundleConfig, ImagesConfig, ProxyConfig, docker_config_problem
 from .config_types import (
     DnsLabel, DnsName, JenkinsLabel, Model, OptionalStorageClass, PinnedImage, ResourcesConfig, StorageSize,
 )
@@ -20,8 +21,28 @@ from .pools import POOL_CONFIGS, POOL_TYPES
 from .pools.docker_cloud_dind import credential_id as dind_credential_id
 from .secret_values import plain_text_problems, secret_config_keys
 from .security_config import REALM_TYPES, LdapRealm, LocalRealm, OidcRealm, SecurityConfig
+from .site import ImageOutsideRegistry, mirrored
 
 NAMESPACE = "jenkins"
+SECRET_ONLY_KEYS = ("imagePullDockerConfig",)
+
+
+class ConfigError(Exception):
+    """A stack config problem, already phrased as the one line the user sees."""
+
+
+def _configured_images(data: Any, where: str = ""):
+    """(key path, image) for every `image`/`*Image` string the user configured."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = f"{where}.{key}" if where else key
+            if isinstance(value, str) and (key == "image" or key.endswith("Image")):
+                yield path, value
+            else:
+                yield from _configured_images(value, path)
+    elif isinstance(data, (list, tuple)):
+        for index, value in enumerate(data):
+            yield from _configured_images(value, f"{where}[{index}]")
 
 
 class RestoreConfig(Model):
@@ -208,6 +229,40 @@ class StackConfig(Model):
             raise ValueError(f"credential id {', '.join(repr(i) for i in twice)} is used twice; ids must be unique")
         return credentials
 
+    images: ImagesConfig = Field(
+        ImagesConfig(), description="Registry prefix, pull secrets and plugin mirror for restricted networks.")
+    image_pull_docker_config: Optional[dict[str, Any]] = Field(
+        None, description="A Docker config JSON ({\"auths\": ...}) set with `pulumi config set --secret`; the program "
+                          "creates a kubernetes.io/dockerconfigjson Secret from it in every namespace that runs pods "
+                          "and adds it to their imagePullSecrets.")
+    ca_bundle: Optional[CaBundleConfig] = Field(
+        None, description="Extra CAs trusted by the controller, jenkins-plugin-cli, the agents' JVMs and dockerd "
+                          "(for the images.registry host).")
+    proxy: Optional[ProxyConfig] = Field(
+        None, description="HTTP(S) proxy for the controller, plugin downloads, agents and Docker daemons.")
+
+    @field_validator("image_pull_docker_config")
+    @classmethod
+    def _docker_config(cls, value):
+        if value is not None and (problem := docker_config_problem(value)):
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _images_under_registry(self) -> "StackConfig":
+        registry = self.images.registry
+        if registry is None:
+            return self
+        problems = []
+        for where, ref in _configured_images(self.model_dump(by_alias=True, exclude={"image_pull_docker_config"})):
+            try:
+                mirrored(ref, registry)
+            except ImageOutsideRegistry as exc:
+                problems.append(f"{NAMESPACE}:{where}: {exc}")
+        if problems:
+            raise ConfigError("; ".join(problems))
+        return self
+
     @field_validator("agent_egress")
     @classmethod
     def _egress_needs_policies(cls, value, info):
@@ -236,9 +291,6 @@ class StackConfig(Model):
     def pool_types(self) -> set[str]:
         return {pool.type for pool in self.pools}
 
-
-class ConfigError(Exception):
-    """A stack config problem, already phrased as the one line the user sees."""
 
 
 def _location(loc: tuple) -> str:
@@ -467,6 +519,9 @@ def parse_stack_config(raw: dict[str, Any], secret_keys: frozenset[str] = frozen
     except ValidationError as exc:
         problems.append(format_errors(exc))  # every fault at once, not only the first one found
         config = None
+    problems += [f"{NAMESPACE}:{key}: holds registry credentials, so it must be set with "
+                 f"`pulumi config set --secret {NAMESPACE}:{key} ...` (it is stored in plain text now)"
+                 for key in SECRET_ONLY_KEYS if key in raw and f"{NAMESPACE}:{key}" not in secret_keys]
     if config is not None:
         problems += semantic_problems(config, frozenset(secret_keys))
     if problems:

@@ -15,6 +15,7 @@ from .controller_pod import (
 from .endpoints import Endpoints
 from .plugin_lock import load_lock
 from .pools.base import ControllerNeeds, SecretFile
+from .site import Site
 
 
 class JenkinsController(pulumi.ComponentResource):
@@ -23,7 +24,7 @@ class JenkinsController(pulumi.ComponentResource):
     def __init__(self, name: str, *, config, endpoints: Endpoints, namespace: pulumi.Input[str],
                  secret_files: Sequence[SecretFile], admin_password_file: SecretFile,
                  needs: Sequence[ControllerNeeds], k8s_provider: k8s.Provider,
-                 other_needs: Sequence[tuple[str, ControllerNeeds]] = (),
+                 other_needs: Sequence[tuple[str, ControllerNeeds]] = (), site: Site = Site(),
                  opts: Optional[pulumi.ResourceOptions] = None):
         """`needs`: one per pool, in pool order; `other_needs`: (owner, needs) of the sign-in realm
         and the build credentials, merged after the pools'."""
@@ -40,7 +41,7 @@ class JenkinsController(pulumi.ComponentResource):
             merged_document = merge_controller_document(
                 controller, endpoints, admin_password_file, merged,
                 pool_names=[pool.name for pool in config.pools], user_fragments=fragments, jobs=config.jobs,
-                security=config.security, other_owners=[owner for owner, _ in other_needs])
+                security=config.security, other_owners=[owner for owner, _ in other_needs], site=site)
         except jcasc.JcascConflict as exc:
             blamed = exc.second_owner if exc.second_owner.startswith("jenkins:") else "jenkins:pools"
             raise pulumi.RunError(f"{blamed}: {exc}") from None
@@ -118,7 +119,7 @@ class JenkinsController(pulumi.ComponentResource):
                 "replicas": 1,
                 "selector": {"matchLabels": selector},
                 "template": pod_template(controller, merged, files, secret_files, service_account.metadata.name,
-                                         claim_name),
+                                         claim_name, site),
             },
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
                 depends_on=[home, governing] if home else [governing])),

@@ -16,6 +16,7 @@ from .pod_security import restricted_container_context, restricted_pod_context
 from .pools.base import ControllerNeeds, SecretFile, combine
 from .security import authorization_entries, realm_document
 from .security_config import SecurityConfig
+from .site import Site
 
 CASC_CONFIG_MAP = "jenkins-casc"
 # JCasC roots provided by a plugin outside the base set (job-dsl SeedJobConfigurator.java:36-37).
@@ -75,10 +76,10 @@ def merge_controller_document(controller, endpoints: Endpoints, admin_password_f
                               merged: MergedNeeds, *, pool_names: Sequence[str] = (),
                               user_fragments: Mapping[str, Any] = {}, jobs: Sequence = (),
                               security: Optional[SecurityConfig] = None,
-                              other_owners: Sequence[str] = ()) -> jcasc.MergedDocument:
+                              other_owners: Sequence[str] = (), site: Site = Site()) -> jcasc.MergedDocument:
     """The controller's own JCasC (sign-in realm and matrix from `security`), then every pool's
-    fragment in pool order, then the other needs' (credentials) named by `other_owners`, the seed
-    jobs, then the user's `jenkins:jcasc` fragments in the order given; each key remembers who set it."""
+    fragment in pool order, then the other needs' (credentials) named by `other_owners`, the site's
+    proxy, the seed jobs, then the user's `jenkins:jcasc` fragments in the order given; each key remembers who set it."""
     security = security or SecurityConfig()
     pool_owners = [f"pool {name}" for name in pool_names] or [
         f"pool {i}" for i in range(len(merged.fragments) - len(other_owners))]
@@ -94,6 +95,7 @@ def merge_controller_document(controller, endpoints: Endpoints, admin_password_f
         )),
         [*(jcasc.Owned(owner, fragment) for owner, fragment in zip([*pool_owners, *other_owners], merged.fragments,
                                                                    strict=True)),
+         jcasc.Owned("jenkins:proxy", site.controller_jcasc()),
          jcasc.Owned(seed_jobs.OWNER, seed_jobs.jobs_fragment(jobs)),
          *(jcasc.Owned(jcasc_fragments.owner(name), fragment.config) for name, fragment in user_fragments.items())],
     )
@@ -196,9 +198,10 @@ def uses_kubernetes_api(merged: MergedNeeds) -> bool:
 
 
 def pod_template(controller, merged: MergedNeeds, files: ControllerFiles, secret_files: Sequence[SecretFile],
-                 service_account_name: Any, claim_name: str = "jenkins-home") -> dict:
-    """The controller pod: the plugin init container first, then the pools' own, then Jenkins."""
-    return {
+                 service_account_name: Any, claim_name: str = "jenkins-home", site: Site = Site()) -> dict:
+    """The controller pod: the plugin init container first, then the pools' own, then Jenkins; the
+    site's CA truststore (keytool from the controller image) before them all."""
+    template = {
         "metadata": {"labels": {**labels.common("controller", "jenkins"), **merged.pod_labels},
                      "annotations": {"jenkins-k8s.io/config-checksum": files.checksum}},
         "spec": {
@@ -206,9 +209,12 @@ def pod_template(controller, merged: MergedNeeds, files: ControllerFiles, secret
             "automountServiceAccountToken": uses_kubernetes_api(merged),
             "enableServiceLinks": False,
             "securityContext": restricted_pod_context(supplemental_groups=merged.supplemental_groups),
-            "initContainers": [init_container(controller.plugins.source, controller.image, files.plugin_list),
+            "initContainers": [init_container(controller.plugins.source, controller.image, files.plugin_list,
+                                              site.plugin_cli_options),
                                *merged.init_containers],
             "containers": [jenkins_container(controller, merged)],
             "volumes": pod_volumes(secret_files, merged, claim_name),
         },
     }
+    template["spec"] = site.pod_spec(template["spec"], truststore_image=controller.image)
+    return template

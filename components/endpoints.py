@@ -15,6 +15,11 @@ class Endpoints:
     url: str  # what users and JCasC's location.url see
     internal_url: str  # what agents inside the cluster use
 
+    def controller_hosts(self) -> tuple[str, ...]:
+        """The controller's Service names in their namespaced forms (what agents and proxies see)."""
+        return tuple(f"{service}.{self.namespace}{suffix}" for service in (self.http_service, self.governing_service)
+                     for suffix in ("", ".svc", ".svc.cluster.local"))
+
     def pool_namespace(self, pool_name: str) -> str:
         return f"{self.namespace}-{pool_name}"
 

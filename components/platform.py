@@ -17,6 +17,8 @@ from .pools import POOL_TYPES
 from .pools.base import PoolContext
 from .security import controller_needs as security_needs
 from .sign_in import SignIn
+from .site import from_config as site_from_config
+from .site_objects import register_site_objects
 
 
 def controller_namespace_labels(config: StackConfig) -> tuple[dict, list[str]]:
@@ -55,7 +57,11 @@ class JenkinsPlatform(pulumi.ComponentResource):
             "credentials", namespace=namespace.metadata.name, admin_user=config.controller.admin_user,
             k8s_provider=provider, opts=pulumi.ResourceOptions(parent=self))
 
-        context = PoolContext(
+        site = site_from_config(config, endpoints.controller_hosts())
+        register_site_objects(site, "controller", namespace.metadata.name, labels.common("site", "jenkins"),
+                              pulumi.ResourceOptions(parent=self, provider=provider))
+
+        context = PoolContext(site=site, 
             endpoints=endpoints, environment=config.environment, k8s_provider=provider,
             controller_namespace=namespace.metadata.name, network_policies=config.network_policies,
             agent_egress=(agent_egress_policy(config.effective_agent_egress, endpoints.namespace)
@@ -82,6 +88,7 @@ class JenkinsPlatform(pulumi.ComponentResource):
             other_needs=[("jenkins:security", security_needs(config.security)),
                          *((f"jenkins:credentials[{index}]", credential.needs)
                            for index, credential in enumerate(build_credentials))],
+            site=site,
             k8s_provider=provider,
             opts=pulumi.ResourceOptions(parent=self),
         )

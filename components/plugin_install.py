@@ -20,7 +20,7 @@ Facts relied on (jenkinsci/docker tag 2.568.2 unless said otherwise):
 from __future__ import annotations
 
 import shlex
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from . import defaults
 from .plugin_lock import REGENERATE, PluginLock, content_hash
@@ -69,7 +69,7 @@ _VERIFY = r"""verify_plugins() {
 """
 
 
-def download_script(plugin_list: str, heap: str) -> str:
+def download_script(plugin_list: str, heap: str, mirror_options: Sequence[str] = ()) -> str:
     """Download the list once per distinct list: a restart with the same list downloads nothing;
     a new list is installed beside the old one and replaces it only once complete and verified."""
     want = content_hash(plugin_list)
@@ -80,6 +80,7 @@ def download_script(plugin_list: str, heap: str) -> str:
         "--war", JENKINS_WAR,
         "--latest", "false",
         "--verbose",
+        *mirror_options,
     ])
     return "\n".join([
         "set -eu",
@@ -114,7 +115,7 @@ def image_script() -> str:
     ])
 
 
-def init_container(source: str, image: str, plugin_list: str) -> dict:
+def init_container(source: str, image: str, plugin_list: str, mirror_options: Sequence[str] = ()) -> dict:
     common_mounts = [
         {"name": "plugin-list", "mountPath": CONFIG_DIR, "readOnly": True},
         {"name": "jenkins-home", "mountPath": defaults.JENKINS_HOME},
@@ -132,7 +133,7 @@ def init_container(source: str, image: str, plugin_list: str) -> dict:
     return {
         "name": "install-plugins",
         "image": image,
-        "command": ["bash", "-c", download_script(plugin_list, defaults.PLUGIN_INSTALL_JAVA_OPTS)],
+        "command": ["bash", "-c", download_script(plugin_list, defaults.PLUGIN_INSTALL_JAVA_OPTS, mirror_options)],
         "env": [{"name": "CACHE_DIR", "value": f"{CACHE_DIR}/plugin-cli"}],
         "resources": defaults.PLUGIN_INSTALL_RESOURCES.as_kubernetes(),
         "securityContext": restricted_container_context(),

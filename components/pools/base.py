@@ -9,6 +9,8 @@ import pulumi_kubernetes as k8s
 
 from ..config_types import Model, PoolName
 from ..endpoints import Endpoints
+from ..site import Site
+from ..site_objects import register_site_objects
 from .. import labels
 
 
@@ -72,6 +74,8 @@ class PoolContext:
     network_policies: bool = True
     # The egress NetworkPolicy spec every pool namespace gets; None when network policies are off.
     agent_egress: Optional[Mapping[str, Any]] = None
+    # Registry prefix, pull secrets, CA bundle, proxy: every pod spec and image passes through it.
+    site: Site = Site()
 
 
 # One type token for every pool type: a child's URN holds its parent's type, so with a token per
@@ -94,6 +98,8 @@ class AgentPool(pulumi.ComponentResource):
     needs: ControllerNeeds
     namespace: str
     agent_labels: tuple[str, ...]
+    # The site's objects in the pool's namespace (pull Secret, CA ConfigMap): workloads wait for them.
+    site_objects: list = []
 
     def __init__(self, config: PoolConfig, context: PoolContext, opts: Optional[pulumi.ResourceOptions] = None):
         aliases = [pulumi.Alias(type_=token) for token in LEGACY_TYPE_TOKENS]
@@ -127,6 +133,8 @@ class AgentPool(pulumi.ComponentResource):
         )
         if self.context.agent_egress is not None:
             self.register_network_policy("egress", namespace.metadata.name, dict(self.context.agent_egress))
+        self.site_objects = register_site_objects(self.context.site, self.config.name, namespace.metadata.name,
+                                                  self.pool_labels("site"), self.child_opts())
         return namespace.metadata.name
 
     def register_network_policy(self, name: str, namespace: pulumi.Input[str], spec: dict) -> None:

@@ -22,6 +22,7 @@ from pydantic import Field, model_validator
 from .. import defaults
 from ..config_types import DnsLabel, JenkinsLabel, Model, PinnedImage
 from . import docker_access
+from ..site import Site
 from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext, combine
 from .docker_access import NodeDockerConfig
 
@@ -114,9 +115,9 @@ def connector_jcasc(template: DockerTemplateConfig, jenkins_url: str) -> dict:
                      "entryPointArgumentsString": INBOUND_ARGUMENTS}}
 
 
-def template_jcasc(template: DockerTemplateConfig, pool_name: str, jenkins_url: str) -> dict:
+def template_jcasc(template: DockerTemplateConfig, pool_name: str, jenkins_url: str, site: Site = Site()) -> dict:
     base = {
-        "image": template.effective_image,
+        "image": site.image(template.effective_image),
         "memoryLimit": template.memory_limit_mb,
         "cpus": template.cpus,
         "extraDockerLabelsString": f"jenkins-k8s.io/pool={pool_name}",
@@ -138,7 +139,7 @@ def template_jcasc(template: DockerTemplateConfig, pool_name: str, jenkins_url: 
 
 
 def cloud_jcasc(*, name: str, uri: str, templates, container_cap: int, pool_name: str, jenkins_url: str,
-                credentials_id: Optional[str] = None, hostname: Optional[str] = None) -> dict:
+                credentials_id: Optional[str] = None, hostname: Optional[str] = None, site: Site = Site()) -> dict:
     """One `jenkins.clouds[].docker` entry."""
     docker_host = {"uri": uri}
     if credentials_id:
@@ -151,11 +152,11 @@ def cloud_jcasc(*, name: str, uri: str, templates, container_cap: int, pool_name
         "containerCap": container_cap,
         "exposeDockerHost": False,
         "dockerApi": api,
-        "templates": [template_jcasc(t, pool_name, jenkins_url) for t in templates],
+        "templates": [template_jcasc(t, pool_name, jenkins_url, site) for t in templates],
     }}
 
 
-def controller_needs(config: DockerCloudPoolConfig, jenkins_url: str) -> ControllerNeeds:
+def controller_needs(config: DockerCloudPoolConfig, jenkins_url: str, site: Site = Site()) -> ControllerNeeds:
     cloud = cloud_jcasc(
         name=config.name, uri=config.docker.plugin_uri(), templates=config.templates,
         container_cap=config.container_cap, pool_name=config.name,
@@ -163,6 +164,7 @@ def controller_needs(config: DockerCloudPoolConfig, jenkins_url: str) -> Control
         jenkins_url=config.inbound_url or jenkins_url,
         # ssh: the plugin connects to the port the container publishes on the node's address.
         hostname="${HOST_IP}",
+        site=site,
     )
     uses_ssh = any(t.connector == "ssh" for t in config.templates)
     return combine(
@@ -183,7 +185,7 @@ class DockerCloudPool(AgentPool):
         super().__init__(config, context, opts)
         self.namespace = context.endpoints.namespace
         self.agent_labels = tuple(label for t in config.templates for label in t.labels)
-        self.needs = controller_needs(config, context.endpoints.internal_url)
+        self.needs = controller_needs(config, context.endpoints.internal_url, context.site)
         if warning := config.docker.preview_warning(config.name):
             pulumi.log.warn(warning, resource=self)
         self.finish()

@@ -31,6 +31,7 @@ from .. import defaults, labels
 from ..config_types import (
     Model, OptionalStorageClass, PinnedImage, Replicas, ResourcesConfig, StorageSize, memory_bytes,
 )
+from ..site import Site
 from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext, SecretFile
 from .dind import DindCertificates, dind_container, server_certs_volume, x509_credential_jcasc
 from .docker_cloud import DockerTemplateConfig, _unique_names, cloud_jcasc
@@ -150,12 +151,12 @@ def credential_id(pool_name: str) -> str:
     return f"{pool_name}-docker-client"
 
 
-def controller_jcasc(config: DockerCloudDindPoolConfig, namespace: str, jenkins_url: str) -> dict:
+def controller_jcasc(config: DockerCloudDindPoolConfig, namespace: str, jenkins_url: str, site: Site = Site()) -> dict:
     key, cert, ca = client_secret_files(config.name)
     clouds = [
         cloud_jcasc(name=f"{config.name}{suffix}", uri=uri, templates=config.templates,
                     container_cap=config.container_cap, pool_name=config.name, jenkins_url=jenkins_url,
-                    credentials_id=credential_id(config.name))
+                    credentials_id=credential_id(config.name), site=site)
         for suffix, uri in daemon_uris(namespace, config.daemon.replicas)
     ]
     return {
@@ -237,7 +238,7 @@ class DockerCloudDindPool(AgentPool):
                 "selector": {"matchLabels": selector},
                 "template": {
                     "metadata": {"labels": {**pod_labels, **selector}},
-                    "spec": {
+                    "spec": context.site.pod_spec({
                         "automountServiceAccountToken": False,
                         "enableServiceLinks": False,
                         # Pod level stays minimal: the one container is privileged and runs as root.
@@ -246,14 +247,14 @@ class DockerCloudDindPool(AgentPool):
                             certs_volume="tls", data_volume=data_volume, image=daemon.image,
                             resources=daemon.resources)],
                         "volumes": [server_certs_volume("tls", "dind-server-tls")],
-                    },
+                    }, truststore_image=None, dockerd_containers=("dind",)),
                 },
                 "volumeClaimTemplates": [{
                     "metadata": {"name": data_volume, "labels": self.pool_labels("dind")},
                     "spec": claim_spec,
                 }],
             },
-            opts=self.child_opts(depends_on=[server_secret, service]),
+            opts=self.child_opts(depends_on=[server_secret, service, *self.site_objects]),
         )
 
         controller_selector = dict(labels.CONTROLLER_SELECTOR)
@@ -272,7 +273,7 @@ class DockerCloudDindPool(AgentPool):
         self.needs = ControllerNeeds(
             plugins=("docker-plugin", "docker-workflow", "docker-commons",
                      *(("ssh-slaves",) if uses_ssh else ())),
-            jcasc=controller_jcasc(config, self.namespace, endpoints.internal_url),
+            jcasc=controller_jcasc(config, self.namespace, endpoints.internal_url, context.site),
             secret_files=client_secret_files(config.name),
             # Agent containers reach the controller through the DinD pod's address (NAT).
             agent_namespaces=(self.namespace,),

@@ -12,6 +12,7 @@ from ..jcasc import to_yaml
 from ..network_policies import deny_ingress_policy
 from ..config_types import DnsLabel, JenkinsLabel, Model, PinnedImage, ResourcesConfig
 from ..pod_security import restricted_container_context, restricted_pod_context
+from ..site import Site
 from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext
 
 TYPE = "kubernetes"
@@ -123,7 +124,8 @@ def buildkit_container(resources: ResourcesConfig) -> dict:
     }
 
 
-def agent_pod_yaml(template: PodTemplateConfig, pool_name: str, builder: Optional[str] = None) -> str:
+def agent_pod_yaml(template: PodTemplateConfig, pool_name: str, builder: Optional[str] = None,
+                   site: Site = Site()) -> str:
     """The pod every build of this template runs in, restricted from the pod down to each container;
     with `builder`, plus the builder container and the one relaxation it needs."""
     containers = [{
@@ -151,11 +153,13 @@ def agent_pod_yaml(template: PodTemplateConfig, pool_name: str, builder: Optiona
         pod_labels[BUILDER_LABEL] = builder
         containers.append(buildkit_container(template.builder_resources))
         spec["volumes"] = [{"name": "buildkit-state", "emptyDir": {}}]
+    # The inbound agent image's JDK builds the truststore (the image is already pulled for jnlp).
+    spec = site.pod_spec(spec, truststore_image=defaults.INBOUND_AGENT_IMAGE)
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": pod_labels}, "spec": spec}
     return to_yaml(pod)
 
 
-def cloud_jcasc(config: KubernetesPoolConfig, namespace: str, jenkins_url: str) -> dict:
+def cloud_jcasc(config: KubernetesPoolConfig, namespace: str, jenkins_url: str, site: Site = Site()) -> dict:
     templates = [
         {
             "name": template.name,
@@ -165,7 +169,7 @@ def cloud_jcasc(config: KubernetesPoolConfig, namespace: str, jenkins_url: str) 
             "instanceCap": template.instance_cap,
             "idleMinutes": template.idle_minutes,
             "yamlMergeStrategy": "override",
-            "yaml": agent_pod_yaml(template, config.name, config.builder),
+            "yaml": agent_pod_yaml(template, config.name, config.builder, site),
         }
         for template in config.templates
     ]
@@ -218,7 +222,7 @@ class KubernetesPool(AgentPool):
         self.agent_labels = tuple(label for t in config.templates for label in t.labels)
         self.needs = ControllerNeeds(
             plugins=("kubernetes",),
-            jcasc=cloud_jcasc(config, self.namespace, endpoints.internal_url),
+            jcasc=cloud_jcasc(config, self.namespace, endpoints.internal_url, context.site),
             agent_namespaces=(self.namespace,),
         )
         self.finish()

@@ -46,6 +46,9 @@ PASSWORD_FILE = f"{PASSWORD_DIR}/{PASSWORD_KEY}"
 # Where the plugin serves the client jar, relative to the controller URL (swarm-plugin README).
 CLIENT_JAR_PATH = "swarm/swarm-client.jar"
 
+# Containers that run dockerd (swarm-dind's sidecar): they trust the CA bundle the Docker way.
+DOCKERD_CONTAINERS = ("dind",)
+
 # What the swarm user may do, and nothing more (swarm-plugin docs/security.adoc, matrix-based security).
 SWARM_PERMISSIONS = ("Overall/Read", "Agent/Create", "Agent/Connect", "Agent/Configure")
 
@@ -261,6 +264,9 @@ def register_workload(pool: AgentPool, namespace: pulumi.Input[str], *, spec: di
                       volume_claim_templates: Sequence[dict] = ()) -> None:
     """Headless Service (the StatefulSet's required governing Service), StatefulSet, deny-ingress policy."""
     config = pool.config
+    # The swarm client image's JDK builds the truststore: the client image is any JDK image.
+    spec = pool.context.site.pod_spec(spec, truststore_image=defaults.SWARM_CLIENT_IMAGE,
+                                      dockerd_containers=DOCKERD_CONTAINERS)
     service = k8s.core.v1.Service(
         pool.child_name("agents"),
         metadata=k8s.meta.v1.ObjectMetaArgs(name=config.name, namespace=namespace,
@@ -274,7 +280,7 @@ def register_workload(pool: AgentPool, namespace: pulumi.Input[str], *, spec: di
                                             labels=pool.pool_labels("swarm-agent")),
         spec=statefulset_spec(config, spec=spec, pod_labels=pod_labels,
                               volume_claim_templates=volume_claim_templates),
-        opts=pool.child_opts(depends_on=[service, *depends_on]),
+        opts=pool.child_opts(depends_on=[service, *depends_on, *pool.site_objects]),
     )
     if not pool.context.network_policies:
         return
