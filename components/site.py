@@ -169,11 +169,13 @@ class Site:
         main = [dict(c) for c in spec.get("containers", [])]
         volumes = [dict(v) for v in spec.get("volumes", [])]
         java_options = self.java_options()
+        if self.ca_source is not None and truststore_image is not None:
+            init.insert(0, truststore_container(truststore_image))
         for container in (*init, *main):
             container["image"] = self.image(container["image"])
             env = [dict(e) for e in container.get("env", [])]
             extra = list(self.proxy.env()) if self.proxy else []
-            if java_options and container["name"] not in dockerd_containers and (
+            if java_options and container["name"] not in (*dockerd_containers, TRUSTSTORE_INIT) and (
                     truststore_image is not None or self.ca_source is None):
                 extra.append({"name": "JAVA_TOOL_OPTIONS", "value": " ".join(java_options)})
             container["env"] = _add_env(env, extra, container["name"]) or None
@@ -183,6 +185,8 @@ class Site:
             volumes.append({"name": CA_VOLUME, **{k: dict(v) for k, v in self.ca_source.items()}})
             for container in (*init, *main):
                 mounts = list(container.get("volumeMounts", []))
+                if container["name"] == TRUSTSTORE_INIT:
+                    continue
                 if container["name"] in dockerd_containers:
                     if self.registry:
                         mounts.append({"name": CA_VOLUME, "readOnly": True, "subPath": CA_BUNDLE_FILE,
@@ -192,7 +196,6 @@ class Site:
                 container["volumeMounts"] = mounts
             if truststore_image is not None:
                 volumes.append({"name": TRUSTSTORE_VOLUME, "emptyDir": {}})
-                init.insert(0, truststore_container(self.image(truststore_image)))
         if init:
             spec["initContainers"] = init
         spec["containers"] = main
