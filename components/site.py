@@ -11,12 +11,20 @@ Facts relied on:
 - dockerd trusts a registry's CA from /etc/docker/certs.d/<host[:port]>/ca.crt and honours
   HTTP_PROXY, HTTPS_PROXY and NO_PROXY (docker/cli v29.7.2 docs/reference/dockerd.md:699-705,
   :149-154, :169).
-- The JVM reads JAVA_TOOL_OPTIONS as if its contents were on the command line, in every JVM the
-  container starts (the controller, jenkins-plugin-cli, swarm and inbound agents, builds' tools);
+- Every JVM the container starts (the controller, jenkins-plugin-cli, swarm and inbound agents,
+  builds' tools) parses JAVA_TOOL_OPTIONS as options, before its own command line (openjdk/jdk
+  src/hotspot/share/runtime/arguments.cpp, Arguments::parse_java_tool_options_environment_variable);
   the jenkins, eclipse-temurin and jenkins/inbound-agent images keep the JDK in
   JAVA_HOME=/opt/java/openjdk, with keytool and lib/security/cacerts (jenkinsci/docker 2.568.2
   debian/Dockerfile:143-145).
 - Java's `http.nonProxyHosts` takes '|'-separated host patterns with '*' at either end, and no CIDRs.
+- jenkins-plugin-cli 2.15.0 fetches update-center JSON with java.net.URL (PluginManager.java:835) and
+  downloads with an HttpClient built `useSystemProperties()` (:172): both follow the JVM's proxy and
+  trustStore properties, so JAVA_TOOL_OPTIONS reaches it too.
+- The Docker plugin pulls a template's image through the daemon with the template's
+  `pullCredentialsId` (a Jenkins credential; docker-plugin 1324.v2fb_b_df97fe1d
+  DockerTemplateBase.java:265, DockerCloud.java:929-934), not with Kubernetes pull secrets: Docker
+  templates get the mirrored name only.
 """
 from __future__ import annotations
 
