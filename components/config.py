@@ -232,7 +232,7 @@ class StackConfig(Model):
     images: ImagesConfig = Field(
         ImagesConfig(), description="Registry prefix, pull secrets and plugin mirror for restricted networks.")
     image_pull_docker_config: Optional[dict[str, Any]] = Field(
-        None, description="A Docker config JSON ({\"auths\": ...}) set with `pulumi config set --secret`; the program "
+        None, repr=False, description="A Docker config JSON ({\"auths\": ...}) set with `pulumi config set --secret`; the program "
                           "creates a kubernetes.io/dockerconfigjson Secret from it in every namespace that runs pods "
                           "and adds it to their imagePullSecrets.")
     ca_bundle: Optional[CaBundleConfig] = Field(

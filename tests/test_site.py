@@ -104,6 +104,22 @@ def test_docker_hub_names_map_under_the_prefix_keeping_library_for_official_imag
     assert images["StatefulSet/swarm:swarm-client"] == "registry.example.com/mirror/library/eclipse-temurin:21.0.8_9-jre"
 
 
+@pytest.mark.parametrize("configured, rendered", [
+    ("docker.io/library/alpine:3.20", "registry.example.com/mirror/library/alpine:3.20"),
+    ("alpine:3.20", "registry.example.com/mirror/library/alpine:3.20"),
+    ("docker.io/acme/tool:1.0", "registry.example.com/mirror/acme/tool:1.0"),
+    ("index.docker.io/acme/tool:1.0", "registry.example.com/mirror/acme/tool:1.0"),
+    ("acme/tool@sha256:" + "a" * 64, "registry.example.com/mirror/acme/tool@sha256:" + "a" * 64),
+])
+def test_docker_hub_spellings_map_to_one_name_under_the_prefix(configured, rendered):
+    result = synth_config(minimal_config(images={"registry": PREFIX}, pools=[
+        {"name": "k8s", "type": "kubernetes", "templates": [{"name": "b", "labels": ["k"], "containers": [
+            {"name": "tool", "image": configured}]}]}]))
+    assert result.ok, result.error
+    images = dict(every_image(result))
+    assert images["pod template k8s/b:tool"] == rendered
+
+
 def test_without_images_nothing_is_rewritten():
     result = synth_config(minimal_config(pools=ALL_POOLS))
     assert result.ok, result.error
@@ -219,13 +235,17 @@ def test_inline_bundle_becomes_a_config_map_in_each_namespace(synthesis):
     assert all(m["data"] == {"ca.crt": PEM} for m in maps)
 
 
-def test_bundle_from_a_secret_reference_is_mounted_from_that_secret():
-    result = synth_config(minimal_config(caBundle={"secret": {"name": "corp-ca", "key": "bundle.pem"}},
-                                         pools=[ALL_POOLS[3]]))
+@pytest.mark.parametrize("bundle, volume", [
+    ({"secret": {"name": "corp-ca", "key": "bundle.pem"}},
+     {"secret": {"secretName": "corp-ca", "items": [{"key": "bundle.pem", "path": "ca.crt"}]}}),
+    ({"configMap": {"name": "corp-ca"}},
+     {"configMap": {"name": "corp-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}}),
+])
+def test_bundle_from_a_reference_is_mounted_from_that_object(bundle, volume):
+    result = synth_config(minimal_config(caBundle=bundle, pools=[ALL_POOLS[3]]))
     assert result.ok, result.error
     spec = dict(pod_templates(result))["StatefulSet/swarm"]
-    assert {"name": "ca-bundle", "secret": {"secretName": "corp-ca", "items": [{"key": "bundle.pem",
-                                                                               "path": "ca.crt"}]}} in spec["volumes"]
+    assert {"name": "ca-bundle", **volume} in spec["volumes"]
     assert not any(r.type.endswith(":ConfigMap") and r.inputs["metadata"]["name"] == "jenkins-ca-bundle"
                    for r in result.kubernetes_objects())
 
