@@ -11,7 +11,7 @@ import yaml
 from tests.conftest import minimal_config, synth_config
 from tests.helpers import casc, containers, controller_pod, pod_templates, secret_leaks
 from tools.check import policy_resources, schema_problems
-from tools.harness import ROOT
+from tools.harness import ROOT, config_as_cli_passes_it, synthesize
 from tools.policy_engine import run_policy_pack
 
 PREFIX = "registry.example.com/mirror"
@@ -52,13 +52,20 @@ def site_config(**extra) -> dict:
 @pytest.fixture(scope="module")
 def synthesis():
     config = site_config()
-    # The harness hands a secure key to the program as a placeholder string; give it the JSON instead.
-    from tools.harness import config_as_cli_passes_it, synthesize
+    # As `pulumi up` hands it over: the decrypted JSON, listed among the secret keys.
     values, secret_keys = config_as_cli_passes_it(config)
     values["jenkins:imagePullDockerConfig"] = json.dumps(DOCKER_CONFIG)
     result = synthesize("test", config=values, secret_keys=secret_keys)
     assert result.ok, result.error
     return result
+
+
+def test_a_stack_file_with_the_secure_pull_config_renders_offline():
+    """The ciphertext cannot be read offline; the harness's placeholder has the value's shape."""
+    result = synth_config(site_config())
+    assert result.ok, result.error
+    assert any(r.type.endswith(":Secret") and r.inputs["metadata"]["name"] == "jenkins-image-pull"
+               for r in result.kubernetes_objects())
 
 
 def template_pods(document: dict) -> list[tuple[str, dict]]:
