@@ -298,6 +298,19 @@ def test_controller_jvm_and_jcasc_proxy(synthesis):
     assert {"*.svc", "jenkins.jenkins-dev.svc"} <= set(proxy["noProxyHost"].split("\n"))
 
 
+def test_docker_templates_get_the_proxy_env(synthesis):
+    clouds = [c["docker"] for c in casc(synthesis)["jenkins"]["clouds"] if "docker" in c]
+    templates = [t for cloud in clouds for t in cloud["templates"]]
+    assert len(templates) == 3
+    for template in templates:
+        lines = template["dockerTemplateBase"]["environmentsString"].split("\n")
+        assert "HTTPS_PROXY=http://proxy.example.com:3129" in lines and "https_proxy=http://proxy.example.com:3129" in lines
+        no_proxy = next(line for line in lines if line.startswith("NO_PROXY=")).split("=", 1)[1].split(",")
+        assert ".svc" in no_proxy and "kubernetes.default.svc" in no_proxy
+        java = next(line for line in lines if line.startswith("JAVA_TOOL_OPTIONS=")).split("=", 1)[1].split()
+        assert "-Dhttps.proxyHost=proxy.example.com" in java
+
+
 def test_proxy_url_with_credentials_is_refused():
     result = synth_config(minimal_config(proxy={"httpsProxy": "http://user:secret@proxy.example.com:3128"}))
     assert not result.ok and "jenkins:proxy.httpsProxy" in result.error

@@ -122,6 +122,11 @@ def template_jcasc(template: DockerTemplateConfig, pool_name: str, jenkins_url: 
         "cpus": template.cpus,
         "extraDockerLabelsString": f"jenkins-k8s.io/pool={pool_name}",
     }
+    if site.proxy is not None:
+        # The agent container is no pod: only the proxy reaches it (env, and the JVM's properties),
+        # not the CA bundle, which would need a volume on the daemon's side.
+        env = [*site.proxy.env(), {"name": "JAVA_TOOL_OPTIONS", "value": " ".join(site.proxy.java_options())}]
+        base["environmentsString"] = "\n".join(f"{e['name']}={e['value']}" for e in env)
     if template.connector == "ssh" and template.effective_image.startswith("jenkins/ssh-agent:"):
         base["dockerCommand"] = SSH_AGENT_COMMAND
     return {
