@@ -71,7 +71,7 @@ def test_a_stack_file_with_the_secure_pull_config_renders_offline():
 def template_pods(document: dict) -> list[tuple[str, dict]]:
     """(cloud/template, parsed pod) of every Kubernetes-plugin template in JCasC."""
     return [(f"{cloud['kubernetes']['name']}/{t['name']}", yaml.safe_load(t["yaml"]))
-            for cloud in document["jenkins"]["clouds"] if "kubernetes" in cloud
+            for cloud in document["jenkins"].get("clouds", []) if "kubernetes" in cloud
             for t in cloud["kubernetes"]["templates"]]
 
 
@@ -79,7 +79,7 @@ def every_image(synthesis) -> list[tuple[str, str]]:
     images = [(f"{where}:{c['name']}", c["image"]) for where, spec in pod_templates(synthesis)
               for c in containers(spec)]
     document = casc(synthesis)
-    for cloud in document["jenkins"]["clouds"]:
+    for cloud in document["jenkins"].get("clouds", []):
         for template in cloud.get("docker", {}).get("templates", []):
             images.append((f"docker {cloud['docker']['name']}/{template['name']}",
                            template["dockerTemplateBase"]["image"]))
@@ -101,6 +101,20 @@ def test_every_rendered_image_of_every_pool_type_is_under_the_prefix(synthesis):
         "StatefulSet/sdind:dind", "StatefulSet/sdind:install-docker-cli", "StatefulSet/jenkins:copy-docker-cli"}
     outside = [(w, i) for w, i in images if not i.startswith("registry.example.com/mirror/")]
     assert outside == []
+
+
+@pytest.mark.parametrize("pool", ALL_POOLS, ids=[p["type"] for p in ALL_POOLS])
+def test_each_pool_type_alone_renders_only_prefixed_images(pool):
+    config = minimal_config(pools=[pool], images={"registry": PREFIX})
+    config.update({"jenkins:environment": "dev", "jenkins:namespace": "jenkins-dev"})
+    result = synth_config(config)
+    assert result.ok, result.error
+    images = every_image(result)
+    # The pool contributed images of its own: a workload of its own, its templates, or (controller
+    # executors) an init container in the controller pod.
+    own = [w for w, _ in images if pool["name"] in w or (pool["type"] == "controller" and "copy-docker-cli" in w)]
+    assert own
+    assert [(w, i) for w, i in images if not i.startswith("registry.example.com/mirror/")] == []
 
 
 def test_docker_hub_names_map_under_the_prefix_keeping_library_for_official_images(synthesis):
