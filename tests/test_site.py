@@ -28,8 +28,12 @@ ALL_POOLS = [
     {"name": "sdind", "type": "swarm-dind", "labels": ["swarm-docker"]},
     {"name": "k8s", "type": "kubernetes", "templates": [
         {"name": "build", "labels": ["k8s"],
-         "containers": [{"name": "buildkit", "image": "moby/buildkit:v0.32.2-rootless"}]}]},
+         "containers": [{"name": "tool", "image": "moby/buildkit:v0.32.2-rootless"}]}]},
 ]
+# An image-build pool (BuildKit builder container); the dev policy config admits no builder, so it
+# is rendered on its own.
+BUILDER_POOL = {"name": "kbuild", "type": "kubernetes", "builder": "buildkit-rootless",
+                "templates": [{"name": "image", "labels": ["image-build"]}]}
 SITE = {
     "images": {"registry": PREFIX, "pullSecrets": ["corp-pull"],
                "pluginMirror": {"updateCenter": "https://mirror.example.com/jenkins/update-center.json",
@@ -103,7 +107,8 @@ def test_every_rendered_image_of_every_pool_type_is_under_the_prefix(synthesis):
     assert outside == []
 
 
-@pytest.mark.parametrize("pool", ALL_POOLS, ids=[p["type"] for p in ALL_POOLS])
+@pytest.mark.parametrize("pool", [*ALL_POOLS, BUILDER_POOL],
+                         ids=[*(p["type"] for p in ALL_POOLS), "kubernetes-builder"])
 def test_each_pool_type_alone_renders_only_prefixed_images(pool):
     config = minimal_config(pools=[pool], images={"registry": PREFIX})
     config.update({"jenkins:environment": "dev", "jenkins:namespace": "jenkins-dev"})
@@ -115,14 +120,17 @@ def test_each_pool_type_alone_renders_only_prefixed_images(pool):
     own = [w for w, _ in images if pool["name"] in w or (pool["type"] == "controller" and "copy-docker-cli" in w)]
     assert own
     assert [(w, i) for w, i in images if not i.startswith("registry.example.com/mirror/")] == []
+    if pool is BUILDER_POOL:
+        assert dict(images)["pod template kbuild/image:buildkit"] == \
+            "registry.example.com/mirror/moby/buildkit:v0.32.2-rootless"
 
 
 def test_docker_hub_names_map_under_the_prefix_keeping_library_for_official_images(synthesis):
     images = dict(every_image(synthesis))
     assert images["StatefulSet/jenkins:jenkins"] == "registry.example.com/mirror/jenkins/jenkins:2.568.2-jdk21"
     assert images["StatefulSet/dind:dind"] == "registry.example.com/mirror/library/docker:29.7.2-dind"
-    assert images["pod template k8s/build:buildkit"] == "registry.example.com/mirror/moby/buildkit:v0.32.2-rootless"
-    assert images["StatefulSet/swarm:swarm-client"] == "registry.example.com/mirror/library/eclipse-temurin:21.0.8_9-jre"
+    assert images["pod template k8s/build:tool"] == "registry.example.com/mirror/moby/buildkit:v0.32.2-rootless"
+    assert images["StatefulSet/swarm:swarm-client"] == "registry.example.com/mirror/jenkins/agent:3385.vf1123fb_515da_-1-jdk21"
 
 
 @pytest.mark.parametrize("configured, rendered", [
