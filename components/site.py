@@ -14,9 +14,9 @@ Facts relied on:
 - Every JVM the container starts (the controller, jenkins-plugin-cli, swarm and inbound agents,
   builds' tools) parses JAVA_TOOL_OPTIONS as options, before its own command line (openjdk/jdk
   src/hotspot/share/runtime/arguments.cpp, Arguments::parse_java_tool_options_environment_variable);
-  the jenkins, eclipse-temurin and jenkins/inbound-agent images keep the JDK in
+  the jenkins image and the jenkins/agent and jenkins/inbound-agent images keep the JDK in
   JAVA_HOME=/opt/java/openjdk, with keytool and lib/security/cacerts (jenkinsci/docker 2.568.2
-  debian/Dockerfile:143-145).
+  debian/Dockerfile:143-145; jenkinsci/docker-agent @b066c0a debian/Dockerfile:114).
 - Java's `http.nonProxyHosts` takes '|'-separated host patterns with '*' at either end, and no CIDRs.
 - jenkins-plugin-cli 2.15.0 fetches update-center JSON with java.net.URL (PluginManager.java:835) and
   downloads with an HttpClient built `useSystemProperties()` (:172): both follow the JVM's proxy and
