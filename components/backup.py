@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 
 from . import defaults, labels
 from .pod_security import restricted_container_context, restricted_pod_context
+from .site import Site
 
 # snapshot.storage.k8s.io/v1 VolumeSnapshot: spec.source.persistentVolumeClaimName (same namespace)
 # and spec.volumeSnapshotClassName (kubernetes-csi/external-snapshotter@06266730
@@ -71,7 +72,7 @@ def job_pod_spec(backup, claim_name: str, backup_id: str, service_account: str) 
     }
 
 
-def cron_job_spec(backup, claim_name: str, backup_id: str, service_account: str) -> dict:
+def cron_job_spec(backup, claim_name: str, backup_id: str, service_account: str, site: Site = Site()) -> dict:
     return {
         "schedule": backup.schedule,
         "concurrencyPolicy": "Forbid",
@@ -81,7 +82,9 @@ def cron_job_spec(backup, claim_name: str, backup_id: str, service_account: str)
             "backoffLimit": 2,
             "template": {
                 "metadata": {"labels": labels.common("backup", "jenkins")},
-                "spec": job_pod_spec(backup, claim_name, backup_id, service_account),
+                # kubectl needs no truststore: it trusts the API server through its ServiceAccount's CA.
+                "spec": site.pod_spec(job_pod_spec(backup, claim_name, backup_id, service_account),
+                                      truststore_image=None),
             },
         }},
     }
@@ -91,7 +94,7 @@ class JenkinsHomeBackup(pulumi.ComponentResource):
     """ServiceAccount, Role, RoleBinding and the CronJob that snapshots JENKINS_HOME."""
 
     def __init__(self, name: str, *, backup, namespace: pulumi.Input[str], claim_name: str,
-                 k8s_provider: k8s.Provider, opts: Optional[pulumi.ResourceOptions] = None):
+                 k8s_provider: k8s.Provider, site: Site = Site(), opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("jenkins:index:JenkinsHomeBackup", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=k8s_provider)
 
@@ -113,6 +116,6 @@ class JenkinsHomeBackup(pulumi.ComponentResource):
             opts=child)
         k8s.batch.v1.CronJob(
             "backup", metadata=meta(),
-            spec=cron_job_spec(backup, claim_name, NAME, account.metadata.name),
+            spec=cron_job_spec(backup, claim_name, NAME, account.metadata.name, site),
             opts=child)
         self.register_outputs({})

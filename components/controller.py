@@ -92,7 +92,7 @@ class JenkinsController(pulumi.ComponentResource):
 
         if controller.backup is not None:
             JenkinsHomeBackup("backup", backup=controller.backup, namespace=namespace, claim_name=claim_name,
-                              k8s_provider=k8s_provider, opts=pulumi.ResourceOptions(parent=self))
+                              k8s_provider=k8s_provider, site=site, opts=pulumi.ResourceOptions(parent=self))
 
         k8s.core.v1.ConfigMap(
             "casc",

@@ -58,6 +58,12 @@ class JenkinsPlatform(pulumi.ComponentResource):
             k8s_provider=provider, opts=pulumi.ResourceOptions(parent=self))
 
         site = site_from_config(config, endpoints.controller_hosts())
+        if config.proxy is not None and not any("/" in entry for entry in config.proxy.no_proxy):
+            # In-cluster clients (the Kubernetes plugin, kubectl) dial KUBERNETES_SERVICE_HOST, an IP.
+            pulumi.log.warn(
+                "jenkins:proxy.noProxy lists no CIDR: in-cluster clients reach the API server at the IP in "
+                "KUBERNETES_SERVICE_HOST, which would go to the proxy; add the cluster's Service CIDR (and pod CIDR)",
+                resource=self)
         register_site_objects(site, "controller", namespace.metadata.name, labels.common("site", "jenkins"),
                               pulumi.ResourceOptions(parent=self, provider=provider))
 

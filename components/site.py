@@ -189,7 +189,8 @@ class Site:
             container["env"] = _add_env(env, extra, container["name"]) or None
             if container["env"] is None:
                 del container["env"]
-        if self.ca_source is not None:
+        dockerd_trusts = bool(self.registry) and any(c["name"] in dockerd_containers for c in (*init, *main))
+        if self.ca_source is not None and (truststore_image is not None or dockerd_trusts):
             volumes.append({"name": CA_VOLUME, **{k: dict(v) for k, v in self.ca_source.items()}})
             for container in (*init, *main):
                 mounts = list(container.get("volumeMounts", []))

@@ -333,6 +333,24 @@ def test_docker_templates_get_the_proxy_env(synthesis):
         assert "-Dhttps.proxyHost=proxy.example.com" in java
 
 
+def test_proxy_without_a_cidr_warns_that_the_api_server_ip_would_be_proxied(synthesis):
+    assert not any("KUBERNETES_SERVICE_HOST" in w for w in synthesis.warnings)  # 10.96.0.0/12 is listed
+    result = synth_config(minimal_config(proxy={"httpsProxy": "http://proxy.example.com:3128"}))
+    assert result.ok, result.error
+    assert any(w.startswith("jenkins:proxy.noProxy lists no CIDR") for w in result.warnings)
+
+
+def test_backup_job_pulls_through_the_prefix_with_the_pull_secrets():
+    result = synth_config(minimal_config(
+        images={"registry": PREFIX, "pullSecrets": ["corp-pull"]}, caBundle={"pem": PEM},
+        controller={"backup": {"schedule": "0 3 * * *", "volumeSnapshotClassName": "csi-snapshots"}}))
+    assert result.ok, result.error
+    spec = result.find(":CronJob", "backup").inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert spec["containers"][0]["image"].startswith("registry.example.com/mirror/")
+    assert spec["imagePullSecrets"] == [{"name": "corp-pull"}]
+    assert "initContainers" not in spec and all(v["name"] != "ca-bundle" for v in spec["volumes"])
+
+
 def test_proxy_url_with_credentials_is_refused():
     result = synth_config(minimal_config(proxy={"httpsProxy": "http://user:secret@proxy.example.com:3128"}))
     assert not result.ok and "jenkins:proxy.httpsProxy" in result.error
