@@ -3,7 +3,7 @@
     plan STACK [--stack-file F] --out DIR   render the stack and write, under DIR:
         plan.tsv        one smoke job a line: job, pool, type, label, check
         jobs/<job>.xml  the pipeline job's config.xml, ready for POST /createItem
-        controller/     what the controller pod gets: image, casc/jenkins.yaml, plugins.txt,
+        controller/     what the controller pod gets: image, user (uid:fsGroup), casc/jenkins.yaml, plugins.txt,
                         plugin-ids, install-command (NUL-separated argv of the install-plugins
                         init container), jenkins.env and install.env (docker --env-file),
                         secret-files, paths (name=path)
@@ -138,6 +138,7 @@ def controller_files(synthesis: Synthesis) -> dict[str, str]:
     mounts = {m["name"]: m["mountPath"] for m in (*jenkins["volumeMounts"], *install["volumeMounts"])}
     return {
         "image": jenkins["image"] + "\n",
+        "user": "{runAsUser}:{fsGroup}\n".format(**statefulset["spec"]["template"]["spec"]["securityContext"]),
         "casc/jenkins.yaml": casc["jenkins.yaml"],
         "plugins.txt": casc["plugins.txt"],
         "plugin-ids": "".join(line.split(":", 1)[0] + "\n" for line in casc["plugins.txt"].splitlines() if line),
