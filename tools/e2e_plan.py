@@ -25,14 +25,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 from xml.sax.saxutils import escape
 
 import yaml
 
-from components import defaults
+if TYPE_CHECKING:
+    from .harness import Synthesis
 
-from .harness import Synthesis, config_as_cli_passes_it, synthesize
 
 SMOKE_DIR = "e2e-image"
 # Needs no registry: `FROM scratch` pulls nothing, so the build works offline and on any daemon.
@@ -128,7 +128,7 @@ def env_file(env: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def controller_files(synthesis: Synthesis) -> dict[str, str]:
+def controller_files(synthesis: "Synthesis") -> dict[str, str]:
     statefulset = synthesis.find("StatefulSet", "jenkins").manifest()
     casc = synthesis.find("ConfigMap", "casc").manifest()["data"]
     jenkins = _container(statefulset, "jenkins")
@@ -150,7 +150,10 @@ def controller_files(synthesis: Synthesis) -> dict[str, str]:
     }
 
 
-def render(stack: str, stack_file: Optional[Path]) -> tuple[Synthesis, dict]:
+def render(stack: str, stack_file: Optional[Path]) -> tuple["Synthesis", dict]:
+    # Imported here: `get` and `missing-plugins` run in polling loops and need no Pulumi runtime.
+    from .harness import config_as_cli_passes_it, synthesize
+
     if stack_file is None:
         stack_file = Path(__file__).resolve().parent.parent / "stacks" / f"Pulumi.{stack}.yaml"
     document = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
