@@ -80,7 +80,7 @@ EOF
 die() { echo "error: $*" >&2; exit 1; }
 log() { echo "==> $*" >&2; }
 py() { "$ROOT/.venv/bin/python" "$@"; }
-json_get() { py -m tools.e2e_plan get "$1"; }
+json_get() { py -m tools.e2e_plan get "$@"; }  # one value a line, '' when absent
 
 parse_args() {
   while [ $# -gt 0 ]; do
@@ -248,8 +248,9 @@ login() {
   (umask 077 && printf 'machine 127.0.0.1 login %s password %s\n' "$user" "$password" >"$netrc")
   rm -f "$jar"
   local crumb
-  crumb=$(jenkins_get /crumbIssuer/api/json)
-  crumb_header="$(json_get crumbRequestField <<<"$crumb"): $(json_get crumb <<<"$crumb")"
+  mapfile -t crumb < <(jenkins_get /crumbIssuer/api/json | json_get crumbRequestField crumb)
+  [ -n "${crumb[1]:-}" ] || die "no crumb from /crumbIssuer/api/json"
+  crumb_header="${crumb[0]}: ${crumb[1]}"
 }
 
 jenkins_get() {
@@ -309,24 +310,25 @@ put_job() {  # put_job JOB XML: create it, or replace its config if it exists
 }
 
 build_number() {  # build_number QUEUE_PATH: waits until the queued build starts
-  local waited=0 item number
+  local waited=0 item fields
   while :; do
     item=$(jenkins_get "${1}api/json") || return 1
-    number=$(json_get executable.number <<<"$item")
-    if [ -n "$number" ]; then echo "$number"; return 0; fi
-    [ "$(json_get cancelled <<<"$item")" != "true" ] || { echo "queue item cancelled: $(json_get why <<<"$item")" >&2; return 1; }
-    [ "$waited" -lt "$BUILD_TIMEOUT" ] || { echo "still queued after ${BUILD_TIMEOUT}s: $(json_get why <<<"$item")" >&2; return 1; }
+    mapfile -t fields < <(json_get executable.number cancelled why <<<"$item")
+    if [ -n "${fields[0]}" ]; then echo "${fields[0]}"; return 0; fi
+    [ "${fields[1]}" != "true" ] || { echo "queue item cancelled: ${fields[2]}" >&2; return 1; }
+    [ "$waited" -lt "$BUILD_TIMEOUT" ] || { echo "still queued after ${BUILD_TIMEOUT}s: ${fields[2]}" >&2; return 1; }
     sleep "$POLL"
     waited=$((waited + POLL))
   done
 }
 
 build_result() {  # build_result JOB NUMBER: waits until the build ends
-  local waited=0 build
+  local waited=0 build fields
   while :; do
     build=$(jenkins_get "/job/$1/$2/api/json") || { echo "UNREADABLE"; return 0; }
-    if [ "$(json_get building <<<"$build")" = "false" ] && [ -n "$(json_get result <<<"$build")" ]; then
-      json_get result <<<"$build"
+    mapfile -t fields < <(json_get building result <<<"$build")
+    if [ "${fields[0]}" = "false" ] && [ -n "${fields[1]}" ]; then
+      echo "${fields[1]}"
       return 0
     fi
     [ "$waited" -lt "$BUILD_TIMEOUT" ] || { echo "TIMEOUT"; return 0; }

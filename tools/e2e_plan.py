@@ -8,7 +8,7 @@
                         init container), jenkins.env and install.env (docker --env-file),
                         secret-files, paths (name=path)
     missing-plugins IDS_FILE < pluginManager.json   ids the running Jenkins does not have (exit 1 if any)
-    get KEY[.KEY...] < document.json                one value of a JSON document ('' if absent)
+    get KEY[.KEY...]... < document.json             values of a JSON document, one a line ('' if absent)
 
 The smoke a pool gets follows what its type promises (the `check` column):
     shell             `sh` on an agent of the pool's label
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     missing = commands.add_parser("missing-plugins")
     missing.add_argument("ids_file", type=Path)
     getter = commands.add_parser("get")
-    getter.add_argument("path")
+    getter.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
     if args.command == "plan":
         return write_plan(args.stack, args.stack_file, args.out)
@@ -214,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         absent = missing_plugins(args.ids_file, json.load(sys.stdin))
         print("\n".join(absent))
         return 1 if absent else 0
-    print(get(json.load(sys.stdin), args.path))
+    document = json.load(sys.stdin)
+    for path in args.paths:
+        print(get(document, path))
     return 0
 
 
