@@ -60,8 +60,8 @@ def shell_scripts() -> list[Path]:
     return sorted(found)
 
 
-def test_the_preview_and_deploy_workflows_exist():
-    assert {"preview.yml", "deploy.yml"} <= {p.name for p in workflow_files()}
+def test_the_preview_deploy_and_e2e_workflows_exist():
+    assert {"preview.yml", "deploy.yml", "e2e.yml"} <= {p.name for p in workflow_files()}
 
 
 def test_workflows_are_valid_against_the_github_workflow_schema():
@@ -171,13 +171,13 @@ def test_the_pulumi_cli_matches_the_pinned_sdk():
     # versions and fails the step when none matches (src/libs/libs/get-version.ts:153-169).
     pins = dict(line.split("==", 1) for line in (ROOT / "requirements.txt").read_text().splitlines()
                 if "==" in line and not line.startswith("#"))
-    for name in ("preview.yml", "deploy-stack.yml"):
+    for name in ("preview.yml", "deploy-stack.yml", "e2e.yml"):
         for step in pulumi_steps(load(name)):
             assert str(step["with"]["pulumi-version"]) == pins["pulumi"].strip()
 
 
 def test_what_the_workflows_run_exists():
-    for script in ("scripts/test.sh", ".github/scripts/prepare-stack.sh"):
+    for script in ("scripts/test.sh", ".github/scripts/prepare-stack.sh", "scripts/e2e.sh", "scripts/boot-check.sh"):
         assert os.access(ROOT / script, os.X_OK), f"{script} is missing or not executable"
     for module in ("check", "diff", "environment"):
         assert (ROOT / "tools" / f"{module}.py").exists()
@@ -266,6 +266,16 @@ def test_the_aggregate_job_fails_when_a_needed_job_did_not_pass(results, configu
     assert (done.returncode == 0) is passes, done.stdout + done.stderr
 
 
+# The acceptance run's stack and the topology it switches to (scripts/e2e.sh, e2e.yml).
+ACCEPTANCE_STACKS = {"e2e", "e2e-next"}
+
+
+def test_the_acceptance_stacks_are_the_ones_e2e_sh_deploys():
+    script = (ROOT / "scripts" / "e2e.sh").read_text()
+    assert "readonly STACK=e2e\n" in script
+    assert "readonly NEXT_STACK_FILE=stacks/Pulumi.e2e-next.yaml\n" in script
+
+
 def test_every_cluster_stack_is_previewed_deployed_and_has_a_policy_config():
     from tools.environment import environment_of
     from tools.harness import known_stacks
@@ -277,6 +287,8 @@ def test_every_cluster_stack_is_previewed_deployed_and_has_a_policy_config():
         config = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
         if "renderYamlToDirectory" in (config.get("jenkins:kubernetes") or {}):
             continue  # renders to files on a laptop; nothing to preview or deploy
+        if stack in ACCEPTANCE_STACKS:
+            continue  # created on a throw-away kind cluster and deleted by scripts/e2e.sh
         assert stack in matrix, f"stack {stack}: add it to the preview matrix in preview.yml"
         assert stack in deployed, f"stack {stack}: add a job for it to deploy.yml"
 
@@ -314,3 +326,35 @@ def test_a_diff_that_pulumi_up_would_refuse_fails_the_pull_request():
     for step in diff_steps:
         assert step.get("shell") == "bash", step["name"]
         assert "| tee" in step["run"] and "|| true" not in step["run"]
+
+
+def test_e2e_boots_the_controller_on_pull_requests_and_runs_acceptance_on_schedule_and_dispatch():
+    workflow = load("e2e.yml")
+    on = triggers(workflow)
+    assert set(on) == {"pull_request", "schedule", "workflow_dispatch"}
+    paths = on["pull_request"]["paths"]
+    assert {"components/**", "stacks/**", "**/plugins.lock"} <= set(paths)
+    jobs = workflow["jobs"]
+    assert "if" not in jobs["boot-check"]
+    assert jobs["acceptance"]["if"] == "github.event_name != 'pull_request'"
+    for job_id, script in (("boot-check", "./scripts/boot-check.sh e2e"), ("acceptance", "./scripts/e2e.sh")):
+        job = jobs[job_id]
+        assert job["permissions"] == {"contents": "read"}
+        runs = [s.get("run", "") for s in job["steps"]]
+        assert any(script in r and "set -o pipefail" in r for r in runs), job_id
+        uploads = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+        assert len(uploads) == 1 and uploads[0]["if"] == "always()", job_id
+    # no secret reaches either job: the run keeps its state in a local backend with a made-up passphrase
+    assert "secrets." not in (WORKFLOWS / "e2e.yml").read_text()
+    cli = pulumi_step(workflow)
+    assert "command" not in cli["with"]  # install only
+
+
+def test_workflows_reuse_one_sha_per_action():
+    pins: dict[str, set[str]] = {}
+    for path in workflow_files():
+        for _, step in steps(yaml.safe_load(path.read_text())):
+            if "uses" in step:
+                action, sha = step["uses"].split("@")
+                pins.setdefault(action, set()).add(sha)
+    assert {action: shas for action, shas in pins.items() if len(shas) > 1} == {}
