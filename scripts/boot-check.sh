@@ -22,7 +22,11 @@ readonly FAILURE_PATTERN='Failed to initialize Jenkins|ConfigurationAsCodeBootFa
 stack=e2e
 keep=false
 work=""
+uid=""
+gid=""
 run_id="jenkins-k8s-boot-check-$$"
+mounts=()
+volumes=()
 
 usage() {
   cat <<EOF
@@ -30,16 +34,18 @@ usage: scripts/boot-check.sh [--keep] [STACK]
 
 Boots the controller a stack renders (default: e2e) on Docker, with no cluster:
   1. renders STACK with the offline harness (python -m tools.e2e_plan) and takes from the
-     controller's StatefulSet its pinned image, its JCasC, its plugin list and the exact
-     install-plugins command (jenkins-plugin-cli --latest false) with that container's env;
-  2. installs the plugins with that command in the pinned image, into a Docker volume;
-  3. starts the image with the JCasC and the plugins mounted where the pod mounts them, stand-in
-     files for every mounted secret, and the controller container's env;
+     controller's StatefulSet its containers: images, commands, env and mounts, the JCasC and
+     the plugin list of its ConfigMap;
+  2. gives the JENKINS_HOME claim a Docker volume and runs the pod's init containers that write
+     to it, with their own commands (the plugin install: jenkins-plugin-cli --latest false);
+  3. starts the jenkins container with its env and its mounts: the claim, the JCasC, stand-in
+     files for every mounted secret, tmpfs for every emptyDir (host paths are left out);
   4. passes only when the log says "${READY_LINE}", GET /login answers 200, and the log
      holds no configuration-as-code error (ConfigurationAsCodeBootFailure, ConfiguratorException,
      "Failed to initialize Jenkins"). On failure it prints the log.
 
-Needs: docker, curl, python3 (makes .venv from requirements.txt if missing).
+Needs: docker (engine 26 or later: claims mounted with a subPath use volume-subpath), curl,
+python3 (makes .venv from requirements.txt if missing), bash 4.4+.
 Flags:   --keep   leave the container and volumes for inspection
 Env:     BOOT_CHECK_PORT (default 18081, on 127.0.0.1), BOOT_CHECK_TIMEOUT seconds (default 600)
 EOF
@@ -74,56 +80,62 @@ python_env() {
   fi
 }
 
-path_of() {  # path_of VOLUME-NAME: where the controller pod mounts that volume
-  sed -n "s/^$1=//p" "$work/plan/controller/paths"
-}
-
 render() {
   log "rendering stack ${stack}"
   .venv/bin/python -m tools.e2e_plan plan "$stack" --out "$work/plan"
-  mkdir -p "$work/secrets"
-  local file
-  while read -r file; do
-    # Stand-ins: JCasC only reads these files at start-up; no value is ever checked here.
-    printf 'boot-check-%s\n' "$file" >"$work/secrets/$file"
-  done <"$work/plan/controller/secret-files"
-  chmod -R a+rX "$work/plan/controller/casc" "$work/secrets" "$work/plan/controller"
+  chmod -R a+rX "$work/plan/controller"
+  IFS=: read -r uid gid <"$work/plan/controller/user"
 }
 
-install_plugins() {
-  local image install uid gid
-  IFS=: read -r uid gid <"$work/plan/controller/user"
-  image=$(cat "$work/plan/controller/image")
-  mapfile -d '' install <"$work/plan/controller/install-command"
-  log "installing the pinned plugins with the install-plugins command of the pod, in ${image}"
-  docker volume create "${run_id}-plugins" >/dev/null
-  docker volume create "${run_id}-home" >/dev/null
-  # The pod's emptyDirs and claim are writable by its fsGroup; Docker volumes belong to root.
-  docker run --rm --user 0 --entrypoint chown \
-    -v "${run_id}-plugins:/volumes/plugins" -v "${run_id}-home:/volumes/home" \
-    "$image" -R "$(cat "$work/plan/controller/user")" /volumes
-  docker run --rm --name "${run_id}-install" \
-    --env-file "$work/plan/controller/install.env" \
-    -v "$work/plan/controller/plugins.txt:$(path_of plugin-list)/plugins.txt:ro" \
-    -v "${run_id}-plugins:$(path_of plugins)" \
-    -v "${run_id}-home:$(path_of jenkins-home)" \
-    --tmpfs "$(path_of cache):rw,exec,uid=${uid},gid=${gid}" \
-    --entrypoint "${install[0]}" "$image" "${install[@]:1}"
+mount_args() {  # mount_args CONTAINER: fills `mounts` with the Docker form of that container's mounts
+  local kind source subpath target mode spec
+  mounts=()
+  while IFS=$'\t' read -r kind source subpath target mode; do
+    case "$kind" in
+      volume)
+        spec="type=volume,src=${run_id}-${source},dst=${target}"
+        # A subPath mount of a claim: the docker CLI's volume-subpath, from Docker 26
+        # (docker/cli v26.0.0, opts/mount.go:134).
+        [ "$subpath" = - ] || spec="${spec},volume-subpath=${subpath}"
+        ;;
+      bind) spec="type=bind,src=${work}/plan/controller/${source},dst=${target}" ;;
+      tmpfs) mounts+=(--tmpfs "${target}:rw,exec,uid=${uid},gid=${gid}"); continue ;;
+      *) die "unknown mount kind ${kind} in the plan" ;;
+    esac
+    [ "$mode" != ro ] || spec="${spec},readonly"
+    mounts+=(--mount "$spec")
+  done <"$work/plan/controller/$1.mounts"
+}
+
+create_volumes() {  # one Docker volume per claim, owned like the pod's fsGroup makes it
+  local image source
+  image=$(cat "$work/plan/controller/jenkins.image")
+  while read -r source; do
+    docker volume create "${run_id}-${source}" >/dev/null
+    volumes+=("${run_id}-${source}")
+    docker run --rm --user 0 --entrypoint chown -v "${run_id}-${source}:/volume" "$image" "${uid}:${gid}" /volume
+  done < <(awk -F'\t' '$1 == "volume" {print $2}' "$work/plan/controller/"*.mounts | sort -u)
+}
+
+run_init_containers() {  # the pod's init containers that write to its claim, in order (plugin install)
+  local name command
+  while read -r name; do
+    log "init container ${name} (the pod's own command)"
+    mount_args "$name"
+    mapfile -d '' command <"$work/plan/controller/${name}.command"
+    docker run --rm --name "${run_id}-${name}" --user "${uid}:${gid}" \
+      --env-file "$work/plan/controller/${name}.env" "${mounts[@]}" \
+      --entrypoint "${command[0]}" "$(cat "$work/plan/controller/${name}.image")" "${command[@]:1}"
+  done <"$work/plan/controller/init-containers"
 }
 
 start_controller() {
-  local image uid gid
-  IFS=: read -r uid gid <"$work/plan/controller/user"
-  image=$(cat "$work/plan/controller/image")
+  local image
+  image=$(cat "$work/plan/controller/jenkins.image")
   log "starting ${image} on 127.0.0.1:${PORT}"
-  docker run -d --name "$run_id" -p "127.0.0.1:${PORT}:8080" \
-    --env-file "$work/plan/controller/jenkins.env" \
-    -v "$work/plan/controller/casc:$(path_of casc):ro" \
-    -v "$work/secrets:$(path_of secrets):ro" \
-    -v "${run_id}-plugins:$(path_of plugins)" \
-    -v "${run_id}-home:$(path_of jenkins-home)" \
-    --tmpfs "$(path_of cache):rw,exec,uid=${uid},gid=${gid}" \
-    "$image" >/dev/null
+  mount_args jenkins
+  docker run -d --name "$run_id" --user "${uid}:${gid}" -p "127.0.0.1:${PORT}:8080" \
+    --env-file "$work/plan/controller/jenkins.env" "${mounts[@]}" "$image" >/dev/null
 }
 
 controller_log() {
@@ -164,11 +176,11 @@ check_login() {
 
 cleanup() {
   if [ "$keep" = true ]; then
-    echo "kept: container ${run_id}, volumes ${run_id}-plugins and ${run_id}-home, files in ${work}" >&2
+    echo "kept: container ${run_id}, volumes ${volumes[*]}, files in ${work}" >&2
     return
   fi
   docker rm -f "$run_id" >/dev/null 2>&1 || true
-  docker volume rm "${run_id}-plugins" "${run_id}-home" >/dev/null 2>&1 || true
+  [ ${#volumes[@]} -eq 0 ] || docker volume rm "${volumes[@]}" >/dev/null 2>&1 || true
   [ -z "$work" ] || rm -rf "$work"
 }
 
@@ -179,11 +191,12 @@ main() {
   work=$(mktemp -d "${TMPDIR:-/tmp}/jenkins-k8s-boot-check.XXXXXX")
   trap cleanup EXIT
   render
-  install_plugins
+  create_volumes
+  run_init_containers
   start_controller
   wait_until_up
   check_login
-  echo "boot check passed: stack ${stack}, $(cat "$work/plan/controller/image"), JCasC loaded, /login 200"
+  echo "boot check passed: stack ${stack}, $(cat "$work/plan/controller/jenkins.image"), JCasC loaded, /login 200"
 }
 
 main "$@"

@@ -118,10 +118,11 @@ elif tool == "docker":
     elif args[0] == "run" and "-d" in args:
         listing = {{}}
         for i, arg in enumerate(args):
-            if arg == "-v" and args[i + 1].startswith("/"):
-                source, target = args[i + 1].split(":")[:2]
-                if os.path.isdir(source):
-                    listing[target] = {{n: pathlib.Path(source, n).read_text() for n in sorted(os.listdir(source))}}
+            if arg == "--mount":
+                spec = dict(part.split("=", 1) for part in args[i + 1].split(",") if "=" in part)
+                if spec["type"] == "bind":
+                    listing[spec["dst"]] = {{n: pathlib.Path(spec["src"], n).read_text()
+                                            for n in sorted(os.listdir(spec["src"]))}}
         (state / "boot-mounts.json").write_text(json.dumps(listing))
         print("container-id")
 '''
@@ -488,16 +489,25 @@ def test_boot_check_installs_plugins_like_the_pod_and_boots_the_rendered_jcasc(t
     run = run_boot_check(tmp_path, project, READY_LOG)
     assert run.result.returncode == 0, run.result.stderr
     install = run.calls[run.index("docker", "run", "--rm", "--name")]
-    assert install[install.index("--entrypoint") + 1:install.index("--entrypoint") + 4] == ["sh", CONTROLLER_IMAGE, "-euc"]
-    assert install[-2].startswith("jenkins-plugin-cli --plugin-file /var/jenkins_config/plugins.txt "
-                                  "--plugin-download-directory /usr/share/jenkins/ref/plugins")
+    entrypoint = install.index("--entrypoint")
+    assert install[entrypoint + 1:entrypoint + 4] == ["bash", CONTROLLER_IMAGE, "-c"]
+    assert "jenkins-plugin-cli --plugin-file /var/jenkins_config/plugins.txt" in install[-2]
     assert "--latest false" in install[-2]
+    assert install[install.index("--user") + 1] == "1000:1000"
+    mounts = [install[i + 1] for i, arg in enumerate(install) if arg == "--mount"]
+    home = next(m for m in mounts if m.endswith("dst=/var/jenkins_home"))
+    assert home.startswith("type=volume,src=jenkins-k8s-boot-check-")
     boot = run.calls[run.index("docker", "run", "-d")]
     assert boot[-2] == CONTROLLER_IMAGE
-    mounts = json.loads((run.state / "boot-mounts.json").read_text())
-    casc = mounts["/var/jenkins_home/casc_configs"]["jenkins.yaml"]
+    boot_mounts = [boot[i + 1] for i, arg in enumerate(boot) if arg == "--mount"]
+    # the plugins the init container installed, where the pod mounts them: a subPath of the claim
+    assert f"{home.split(',dst=')[0]},dst=/usr/share/jenkins/ref/plugins,volume-subpath=locked-plugins,readonly" \
+        in boot_mounts
+    assert f"{home}" in boot_mounts
+    files = json.loads((run.state / "boot-mounts.json").read_text())
+    casc = files["/var/jenkins_home/casc_configs"]["jenkins.yaml"]
     assert "securityRealm" in casc and "excludeClientIPFromCrumb" not in casc
-    assert "admin-password" in mounts["/run/secrets/jenkins"]
+    assert "admin-password" in files["/run/secrets/jenkins"]
     assert "GET /login" in run.jenkins.requests
     assert run.index("docker", "rm", "-f") > run.index("docker", "run", "-d")
 

@@ -3,10 +3,11 @@
     plan STACK [--stack-file F] --out DIR   render the stack and write, under DIR:
         plan.tsv        one smoke job a line: job, pool, type, label, check
         jobs/<job>.xml  the pipeline job's config.xml, ready for POST /createItem
-        controller/     what the controller pod gets: image, user (uid:fsGroup), casc/jenkins.yaml, plugins.txt,
-                        plugin-ids, install-command (NUL-separated argv of the install-plugins
-                        init container), jenkins.env and install.env (docker --env-file),
-                        secret-files, paths (name=path)
+        controller/     what the controller pod runs: init-containers (those that write to a claim,
+                        in order), then for each of them and `jenkins`: <name>.image, .env (docker
+                        --env-file), .mounts (docker_mounts below), .command (NUL-separated argv);
+                        volumes/<volume>/ (ConfigMap items, stand-in secret files), user
+                        (uid:fsGroup), plugins.txt and plugin-ids (the rendered plugin list)
     missing-plugins IDS_FILE < pluginManager.json   ids the running Jenkins does not have (exit 1 if any)
     get KEY[.KEY...]... < document.json             values of a JSON document, one a line ('' if absent)
 
@@ -111,11 +112,6 @@ def job_xml(job: dict) -> str:
     )
 
 
-def _container(statefulset: dict, name: str, init: bool = False) -> dict:
-    spec = statefulset["spec"]["template"]["spec"]
-    return next(c for c in spec["initContainers" if init else "containers"] if c["name"] == name)
-
-
 def env_file(env: list[dict]) -> str:
     """docker --env-file lines. Values from the downward API get the stand-ins a single pod would have."""
     stand_ins = {"metadata.name": "jenkins-0", "status.hostIP": "127.0.0.1", "status.podIP": "127.0.0.1"}
@@ -128,26 +124,74 @@ def env_file(env: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def docker_mounts(container: dict, volumes: dict[str, dict]) -> str:
+    """The container's volume mounts as Docker would give them, one a line:
+    `kind<TAB>source<TAB>subPath<TAB>target<TAB>ro|rw`, kind `volume` (a claim: one Docker volume
+    per claim), `bind` (a directory under controller/ holding a ConfigMap's items or stand-in secret
+    files) or `tmpfs` (an emptyDir: fresh per container). Host paths are left out: the boot check
+    drives no node daemon."""
+    lines = []
+    for mount in container.get("volumeMounts", []):
+        volume = volumes[mount["name"]]
+        mode = "ro" if mount.get("readOnly") else "rw"
+        if "persistentVolumeClaim" in volume:
+            kind, source = "volume", mount["name"]
+        elif "configMap" in volume or "projected" in volume or "secret" in volume:
+            kind, source = "bind", f"volumes/{mount['name']}"
+        elif "emptyDir" in volume:
+            kind, source = "tmpfs", "-"
+        elif "hostPath" in volume:
+            continue
+        else:
+            raise ValueError(f"volume {mount['name']}: no Docker stand-in for {sorted(volume)}")
+        lines.append("\t".join((kind, source, mount.get("subPath", "-"), mount["mountPath"], mode)))
+    return "".join(line + "\n" for line in lines)
+
+
+def volume_files(volumes: dict[str, dict], config_maps: dict[str, dict]) -> dict[str, str]:
+    """volumes/<name>/<path>: a ConfigMap's items as the kubelet writes them; for Secrets, stand-ins
+    (JCasC only reads them at start-up; no value is checked by the boot check)."""
+    files = {}
+    for name, volume in volumes.items():
+        if "configMap" in volume:
+            data = config_maps[volume["configMap"]["name"]]
+            for item in volume["configMap"]["items"]:
+                files[f"volumes/{name}/{item['path']}"] = data[item["key"]]
+        secrets = [source["secret"] for source in volume.get("projected", {}).get("sources", []) if "secret" in source]
+        secrets += [volume["secret"]] if "secret" in volume else []
+        for secret in secrets:
+            for item in secret["items"]:
+                files[f"volumes/{name}/{item['path']}"] = f"stand-in for {secret['name']}/{item['key']}\n"
+    return files
+
+
 def controller_files(synthesis: "Synthesis") -> dict[str, str]:
-    statefulset = synthesis.find("StatefulSet", "jenkins").manifest()
-    casc = synthesis.find("ConfigMap", "casc").manifest()["data"]
-    jenkins = _container(statefulset, "jenkins")
-    install = _container(statefulset, "install-plugins", init=True)
-    volumes = statefulset["spec"]["template"]["spec"]["volumes"]
-    secrets = next(v for v in volumes if v["name"] == "secrets")["projected"]["sources"]
-    mounts = {m["name"]: m["mountPath"] for m in (*jenkins["volumeMounts"], *install["volumeMounts"])}
-    return {
-        "image": jenkins["image"] + "\n",
-        "user": "{runAsUser}:{fsGroup}\n".format(**statefulset["spec"]["template"]["spec"]["securityContext"]),
-        "casc/jenkins.yaml": casc["jenkins.yaml"],
-        "plugins.txt": casc["plugins.txt"],
-        "plugin-ids": "".join(line.split(":", 1)[0] + "\n" for line in casc["plugins.txt"].splitlines() if line),
-        "install-command": "\0".join(install["command"]) + "\0",
-        "install.env": env_file(install.get("env", [])),
-        "jenkins.env": env_file(jenkins["env"]),
-        "secret-files": "".join(item["path"] + "\n" for source in secrets for item in source["secret"]["items"]),
-        "paths": "".join(f"{name}={path}\n" for name, path in sorted(mounts.items())),
+    """What the controller pod runs: per container (the init containers that write to a claim, in
+    order, then `jenkins`) its image, command, env and mounts, and the files of its volumes."""
+    pod = synthesis.find("StatefulSet", "jenkins").manifest()["spec"]["template"]["spec"]
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    config_maps = {r.manifest()["metadata"]["name"]: r.manifest().get("data", {})
+                   for r in synthesis.kubernetes_objects() if r.type.endswith("core/v1:ConfigMap")}
+    claims = {name for name, volume in volumes.items() if "persistentVolumeClaim" in volume}
+    # Init containers that only fill emptyDirs change nothing the boot check's containers share.
+    init = [c for c in pod.get("initContainers", []) if {m["name"] for m in c.get("volumeMounts", [])} & claims]
+    jenkins = next(c for c in pod["containers"] if c["name"] == "jenkins")
+    files = {
+        "init-containers": "".join(c["name"] + "\n" for c in init),
+        "user": "{runAsUser}:{fsGroup}\n".format(**pod["securityContext"]),
+        "plugins.txt": config_maps["jenkins-casc"]["plugins.txt"],
+        "plugin-ids": "".join(line.split(":", 1)[0] + "\n"
+                              for line in config_maps["jenkins-casc"]["plugins.txt"].splitlines() if line),
+        **volume_files(volumes, config_maps),
     }
+    for container in (*init, jenkins):
+        name = container["name"]
+        files[f"{name}.image"] = container["image"] + "\n"
+        files[f"{name}.env"] = env_file(container.get("env", []))
+        files[f"{name}.mounts"] = docker_mounts(container, volumes)
+        if "command" in container:
+            files[f"{name}.command"] = "\0".join(container["command"]) + "\0"
+    return files
 
 
 def render(stack: str, stack_file: Optional[Path]) -> tuple["Synthesis", dict]:
@@ -168,12 +212,12 @@ def write_plan(stack: str, stack_file: Optional[Path], out: Path) -> int:
         return 1
     jobs = smoke_jobs(list(document.get("jenkins:pools") or []), synthesis.outputs["pools"])
     (out / "jobs").mkdir(parents=True, exist_ok=True)
-    (out / "controller" / "casc").mkdir(parents=True, exist_ok=True)
     for job in jobs:
         (out / "jobs" / f"{job['job']}.xml").write_text(job_xml(job))
     (out / "plan.tsv").write_text("".join(
         "\t".join((job["job"], job["pool"], job["type"], job["label"], job["check"])) + "\n" for job in jobs))
     for name, text in controller_files(synthesis).items():
+        (out / "controller" / name).parent.mkdir(parents=True, exist_ok=True)
         (out / "controller" / name).write_text(text)
     return 0
 
