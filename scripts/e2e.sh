@@ -15,7 +15,7 @@ readonly CLUSTER=${E2E_CLUSTER:-jenkins-k8s-e2e}
 readonly KIND_NODE_IMAGE="kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5"
 readonly PORT=${E2E_LOCAL_PORT:-18080}
 readonly BUILD_TIMEOUT=${E2E_BUILD_TIMEOUT:-900}
-readonly READY_TIMEOUT=${E2E_READY_TIMEOUT:-1200s}
+readonly READY_TIMEOUT=${E2E_READY_TIMEOUT:-1200}
 readonly POLL=${E2E_POLL_SECONDS:-5}
 readonly MARKER=/var/jenkins_home/e2e-marker
 readonly SOCKET=${E2E_DOCKER_SOCKET:-/var/run/docker.sock}
@@ -65,12 +65,15 @@ What it does, in order:
   5. writes a marker into JENKINS_HOME, switches the stack to ${NEXT_STACK_FILE}'s pools,
      runs \`pulumi up\` again and checks the marker and the first jobs survived, then runs the
      smoke of the new pools;
-  6. deletes the cluster (unless --keep) and prints a table: job, phase, result, seconds.
+  6. deletes the cluster and the smoke images on the host's engine (unless --keep) and prints a
+     table: job, phase, result, seconds. docker-cloud agents are containers on the host's engine
+     that the Docker plugin removes after their build; a run interrupted mid-build can leave one
+     behind (label jenkins-k8s.io/pool).
 
 Flags:  --keep   keep the cluster, the state and the port-forward for inspection
         --help   this text
 Env:    E2E_CLUSTER (default jenkins-k8s-e2e), E2E_LOCAL_PORT (default 18080),
-        E2E_BUILD_TIMEOUT seconds per build (default 900), E2E_READY_TIMEOUT (default 1200s),
+        E2E_BUILD_TIMEOUT seconds per build (default 900), E2E_READY_TIMEOUT seconds (default 1200),
         E2E_LOG_DIR (console logs and results.md; default a new temporary directory),
         E2E_DOCKER_SOCKET (default /var/run/docker.sock), E2E_SOCKET_GROUP (default its group)
 Exit:   0 when every check and every pipeline passed, 1 otherwise.
@@ -196,9 +199,18 @@ render_plan() {  # render_plan PHASE: the smoke jobs and controller facts of the
   py -m tools.e2e_plan plan "$STACK" --stack-file "$work/project/stacks/Pulumi.${STACK}.yaml" --out "$work/plan-$1"
 }
 
-wait_controller() {
+wait_controller() {  # until the rollout is done; a start-up error in the log ends the wait at once
+  local waited=0 controller_log
   log "waiting for the controller in ${namespace}"
-  kubectl -n "$namespace" rollout status statefulset/jenkins --timeout="$READY_TIMEOUT"
+  until kubectl -n "$namespace" rollout status statefulset/jenkins --timeout=30s; do
+    controller_log=$(kubectl -n "$namespace" logs pod/jenkins-0 -c jenkins 2>/dev/null || true)
+    if grep -Eq "$FAILURE_PATTERN" <<<"$controller_log"; then
+      printf '%s\n' "$controller_log" >&2
+      die "the controller failed to start (log above)"
+    fi
+    waited=$((waited + 30))
+    [ "$waited" -lt "$READY_TIMEOUT" ] || die "the controller was not ready after ${READY_TIMEOUT}s"
+  done
 }
 
 stop_port_forward() {
@@ -404,8 +416,7 @@ teardown() {
   fi
   log "tearing down"
   kind delete cluster --name "$CLUSTER" || true
-  # docker-cloud agents and smoke images live on the host's engine, outside the cluster.
-  docker ps -aq --filter "label=jenkins-k8s.io/pool" | xargs -r docker rm -f >/dev/null 2>&1 || true
+  # The controller pool builds on the host's engine (the node's socket): its smoke images live there.
   docker images -q jenkins-k8s-e2e/smoke | xargs -r docker rmi -f >/dev/null 2>&1 || true
   [ -z "$work" ] || rm -rf "$work"
   echo "logs: ${logs}" >&2

@@ -94,6 +94,8 @@ elif tool == "pulumi":
 elif tool == "kubectl":
     if "port-forward" in args:
         time.sleep(3600)
+    elif "rollout" in args and (state / "never-ready").exists():
+        sys.exit(1)
     elif "logs" in args:
         print((state / "controller.log").read_text())
     elif "get" in args and "secret" in args:
@@ -288,13 +290,15 @@ def stand_ins(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def run_e2e(tmp_path: Path, project: Path, outputs: dict, jenkins: FakeJenkins, *args: str,
-            controller_log: str = READY_LOG, lose_marker: bool = False) -> Run:
+            controller_log: str = READY_LOG, lose_marker: bool = False, never_ready: bool = False) -> Run:
     bin_dir, state = stand_ins(tmp_path)
     for phase, text in outputs.items():
         (state / f"outputs-{phase}.json").write_text(text)
     (state / "controller.log").write_text(controller_log)
     if lose_marker:
         (state / "lose-marker").touch()
+    if never_ready:
+        (state / "never-ready").touch()
     docker_socket = tmp_path / "docker.sock"
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(str(docker_socket))
@@ -447,6 +451,17 @@ def test_a_configuration_as_code_error_fails_the_run_with_the_log(tmp_path, proj
     assert "| jcasc | 1 | FAIL |" in run.result.stdout
     assert "excludeClientIPFromCrumb" in run.result.stderr
     assert run.jenkins.configs == {}
+
+
+def test_a_controller_that_fails_to_start_ends_the_wait_with_its_log_and_tears_down(tmp_path, project, outputs,
+                                                                                   all_plugins):
+    run = run_e2e(tmp_path, project, outputs, FakeJenkins(plugins=all_plugins), controller_log=CASC_FAILURE_LOG,
+                  never_ready=True)
+    assert run.result.returncode == 1
+    assert "the controller failed to start" in run.result.stderr
+    assert "ConfigurationAsCodeBootFailure" in run.result.stderr
+    assert len([c for c in run.calls if c[:1] == ["kubectl"] and "rollout" in c]) == 1
+    assert run.index("kind", "delete", "cluster")
 
 
 def test_without_the_policy_pack_preparer_it_stops_before_creating_anything(tmp_path, project, outputs, all_plugins):
