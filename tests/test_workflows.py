@@ -333,7 +333,8 @@ def test_e2e_boots_the_controller_on_pull_requests_and_runs_acceptance_on_schedu
     on = triggers(workflow)
     assert set(on) == {"pull_request", "schedule", "workflow_dispatch"}
     paths = on["pull_request"]["paths"]
-    assert {"components/**", "stacks/**", "**/plugins.lock"} <= set(paths)
+    assert {"components/**", "stacks/**", "components/upstream/plugins.lock.yaml"} <= set(paths)
+    assert (ROOT / "components" / "upstream" / "plugins.lock.yaml").exists()
     jobs = workflow["jobs"]
     assert "if" not in jobs["boot-check"]
     assert jobs["acceptance"]["if"] == "github.event_name != 'pull_request'"
