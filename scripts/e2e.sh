@@ -163,6 +163,8 @@ PY
 }
 
 create_cluster() {
+  # kind v0.32.0: extraMounts hostPath/containerPath (pkg/apis/config/v1alpha4/types.go:118, :256-260);
+  # create cluster --name/--config/--image/--wait/--kubeconfig (pkg/cmd/kind/create/cluster/createcluster.go:59-90).
   log "creating kind cluster ${CLUSTER}"
   cat >"$work/kind.yaml" <<EOF
 kind: Cluster
@@ -188,7 +190,10 @@ pulumi_up() {
   local environment
   environment=$(cd "$work/project" && py -m tools.environment "$STACK")
   log "pulumi up (stack ${STACK}, policy config ${environment})"
-  (cd "$work/project" && pulumi up --stack "$STACK" --yes --skip-preview --non-interactive \
+  # The preview `up` runs first (no --skip-preview) applies the policy pack before any change;
+  # --yes approves the update after it (pulumi/pulumi 00043847c345, pkg/cmd/pulumi/operations/up.go,
+  # the --yes, --skip-preview, --policy-pack and --policy-pack-config flags).
+  (cd "$work/project" && pulumi up --stack "$STACK" --yes --non-interactive \
     --policy-pack policy --policy-pack-config "policy/config/${environment}.json")
   (cd "$work/project" && pulumi stack output --stack "$STACK" --json) >"$work/outputs.json"
   namespace=$(json_get namespace <"$work/outputs.json")
