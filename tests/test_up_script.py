@@ -109,7 +109,7 @@ def test_a_mistyped_stack_is_refused_in_one_line_before_pulumi_runs(tmp_path):
     assert result.returncode == 1
     assert calls == []
     assert result.stderr.splitlines() == [
-        "error: no stack 'stagin': stacks/Pulumi.stagin.yaml does not exist (stacks: dev, local, prod, staging)"]
+        "error: no stack 'stagin': stacks/Pulumi.stagin.yaml does not exist (stacks: dev, e2e, e2e-next, local, prod, staging)"]
 
 
 def test_a_shared_stack_without_a_passphrase_is_refused_before_pulumi_runs(tmp_path):
@@ -143,4 +143,4 @@ def test_environment_lookup_of_an_unknown_stack_is_one_line():
                             capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "error: no stack 'nosuch': stacks/Pulumi.nosuch.yaml does not exist (stacks: dev, local, prod, staging)"]
+        "error: no stack 'nosuch': stacks/Pulumi.nosuch.yaml does not exist (stacks: dev, e2e, e2e-next, local, prod, staging)"]
