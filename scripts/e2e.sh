@@ -53,15 +53,17 @@ What it does, in order:
   2. copies the project to a temporary directory, sets the stack's socketGroup to the group of
      /var/run/docker.sock, prepares the policy pack (scripts/prepare-policy-pack.sh) and runs
      \`pulumi up\` of stack ${STACK} (stacks/Pulumi.${STACK}.yaml: controller, docker-cloud,
-     docker-cloud-dind, swarm, swarm-dind and kubernetes pools) with policy/config/e2e.json;
+     docker-cloud-dind, swarm, swarm-dind, kubernetes and a kubernetes image-build pool) with
+     policy/config/e2e.json;
   3. waits for the controller, checks its log says "${READY_LINE}" with no
      configuration-as-code error, and that every plugin of the rendered plugin list is installed
      (GET /pluginManager/api/json);
   4. logs in with the admin Secret (stack output adminSecretName) and a crumb, and for every pool
      creates and runs a pipeline on the pool's label: \`sh\` on the agent; \`docker version\` and
      \`docker build\` where the agent has Docker (controller, swarm-dind); a check that the agent is
-     a Docker container (docker-cloud, docker-cloud-dind); an image build in the rootless BuildKit
-     container of a kubernetes template that has one. A failed build prints its console log;
+     a Docker container (docker-cloud, docker-cloud-dind); an image build in the buildkit
+     container of the kubernetes pool with builder: buildkit-rootless. A failed build prints its
+     console log;
   5. writes a marker into JENKINS_HOME, switches the stack to ${NEXT_STACK_FILE}'s pools,
      runs \`pulumi up\` again and checks the marker and the first jobs survived, then runs the
      smoke of the new pools;

@@ -38,13 +38,13 @@ PHASE_1_JOBS = {
     "e2e-swarm": "e2e-swarm",
     "e2e-swarm-dind": "e2e-swarm-dind",
     "e2e-k8s": "e2e-kubernetes",
-    "e2e-k8s-image-build": "e2e-image-build",
+    "e2e-build": "e2e-image-build",
 }
 # Agents with a docker CLI and a daemon: the controller pool (node socket) and swarm-dind (sidecar).
 DOCKER_CLI_JOBS = {"e2e-onmaster", "e2e-swarm-dind"}
 # Agents that are themselves containers on the pool's Docker daemon.
 DOCKER_CONTAINER_JOBS = {"e2e-docker", "e2e-dind"}
-ROOTLESS_BUILD_JOBS = {"e2e-k8s-image-build"}
+ROOTLESS_BUILD_JOBS = {"e2e-build"}
 # After the switch to stacks/Pulumi.e2e-next.yaml.
 PHASE_2_JOBS = {"e2e-swarm": "e2e-swarm", "e2e-k8s": "e2e-kubernetes"}
 KIND_NODE_IMAGE = "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5"
@@ -374,7 +374,8 @@ def test_the_kind_node_mounts_the_hosts_docker_socket(passing_run: Run):
 def test_the_stack_holds_every_pool_then_switches_keeping_the_cli_salt(passing_run: Run):
     ups = [json.loads(line) for line in (passing_run.state / "up-pools.log").read_text().splitlines()]
     assert ups == [
-        [["onmaster", 4242], ["docker", 4242], ["dind", None], ["swarm", None], ["swarm-dind", None], ["k8s", None]],
+        [["onmaster", 4242], ["docker", 4242], ["dind", None], ["swarm", None], ["swarm-dind", None], ["k8s", None],
+         ["build", None]],
         [["swarm", None], ["k8s", None]],
     ]
     assert (passing_run.state / "salt-2").read_text() == "True"

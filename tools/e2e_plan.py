@@ -18,7 +18,8 @@ The smoke a pool gets follows what its type promises (the `check` column):
     docker-container  plus a check that the agent is itself a container the pool's Docker daemon
                       started (docker-cloud, docker-cloud-dind: their agent images carry no docker
                       CLI and no daemon address, so Docker is where the agent runs, not a tool in it)
-    rootless-build    a kubernetes template with a BuildKit container: an image build in it
+    rootless-build    a kubernetes pool with `builder: buildkit-rootless`: an image build in its
+                      buildkit container
 """
 from __future__ import annotations
 
@@ -42,10 +43,10 @@ DOCKERFILE = "FROM scratch\\nCOPY Dockerfile /Dockerfile\\n"
 # (moby/moby 04472304f617, daemon/initlayer/setup_unix.go:28). Kubernetes pods on containerd and
 # swarm clients do not have it.
 DOCKER_CONTAINER_MARK = "/.dockerenv"
-# Rootless BuildKit without a process sandbox (no extra mount namespace for RUN steps), the mode
-# for an unprivileged container; `buildctl-daemonless.sh` starts buildkitd for the one build.
-BUILDKIT_COMMAND = ("BUILDKITD_FLAGS=--oci-worker-no-process-sandbox buildctl-daemonless.sh build "
-                    f"--frontend dockerfile.v0 --local context={SMOKE_DIR} --local dockerfile={SMOKE_DIR}")
+# The container a kubernetes pool with `builder: buildkit-rootless` adds to every pod;
+# `buildctl-daemonless.sh` starts buildkitd for the one build (its flags come from the container's env).
+BUILDKIT_CONTAINER = "buildkit"
+BUILDKIT_COMMAND = f"buildctl-daemonless.sh build --frontend dockerfile.v0 --local context={SMOKE_DIR} --local dockerfile={SMOKE_DIR}"
 
 SHELL_SMOKE = 'echo "e2e smoke on $NODE_NAME"; id; uname -a'
 DOCKER_BUILD = f"docker build -t jenkins-k8s-e2e/smoke:$BUILD_NUMBER {SMOKE_DIR}"
@@ -61,22 +62,18 @@ CHECK_BY_TYPE = {
 
 
 def smoke_jobs(pools_config: list[dict], pools_output: dict[str, dict]) -> list[dict]:
-    """One job per pool on its first label; one more per kubernetes template with a BuildKit container."""
+    """One job per pool, on its first label."""
     jobs = []
     for pool in pools_config:
         name, type_ = pool["name"], pool["type"]
         check = CHECK_BY_TYPE[type_]
         if type_ == "controller" and pool.get("docker", {}) is None:
             check = "shell"  # a controller pool without node Docker access promises none
-        jobs.append({"job": f"e2e-{name}", "pool": name, "type": type_,
-                     "label": pools_output[name]["labels"][0], "check": check})
-        for template in pool.get("templates", ()) if type_ == "kubernetes" else ():
-            builders = [c["name"] for c in template.get("containers", ())
-                        if str(c.get("image", "")).startswith("moby/buildkit:")]
-            if builders:
-                jobs.append({"job": f"e2e-{name}-{template['name']}", "pool": name, "type": type_,
-                             "label": template["labels"][0], "check": "rootless-build",
-                             "container": builders[0]})
+        job = {"job": f"e2e-{name}", "pool": name, "type": type_,
+               "label": pools_output[name]["labels"][0], "check": check}
+        if type_ == "kubernetes" and pool.get("builder") == "buildkit-rootless":
+            job.update(check="rootless-build", container=BUILDKIT_CONTAINER)
+        jobs.append(job)
     return jobs
 
 
