@@ -129,8 +129,8 @@ def test_every_dind_daemon_is_reachable_only_from_jenkins(case):
             for rule in policy["spec"]["ingress"]:
                 assert rule.get("from"), f"{policy['metadata']['name']}: a rule without peers admits everyone"
                 assert all(peer == controller for peer in rule["from"]), rule["from"]
-    # dev and all-pools run DinD daemons (docker-cloud-dind and swarm-dind); the others none.
-    assert daemons == {"dev": 2, "all-pools": 2}.get(name, 0), name
+    # dev, all-pools and e2e run DinD daemons (docker-cloud-dind and swarm-dind); the others none.
+    assert daemons == {"dev": 2, "all-pools": 2, "e2e": 2}.get(name, 0), name
 
 
 def test_network_policies_can_be_turned_off_everywhere():
