@@ -15,7 +15,6 @@ from tools.harness import ROOT, Synthesis, config_as_cli_passes_it, known_stacks
 settings.register_profile("project", derandomize=True, database=None)
 settings.load_profile("project")
 
-SHARED = ROOT.parent / "shared"
 STACKS = known_stacks()
 
 

@@ -4,11 +4,15 @@ import json
 import jsonschema
 import yaml
 
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT
+
+# pulumi/pulumi sdk/go/common/workspace/project.json, vendored; revision in tests/upstream/README.md
+PROJECT_SCHEMA = ROOT / "tests" / "upstream" / "pulumi-project.schema.json"
 
 
 def test_pulumi_yaml_is_a_valid_project_file():
-    schema = json.loads((SHARED / "schemas" / "pulumi-project.schema.json").read_text())
+    schema = json.loads(PROJECT_SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     jsonschema.validate(project, schema)
     assert project["runtime"]["name"] == "python"
@@ -27,3 +31,10 @@ def test_runtime_requirements_name_the_sdks_the_program_imports():
     names = {line.split("==")[0] for line in (ROOT / "requirements.txt").read_text().splitlines()
              if "==" in line}
     assert {"pulumi", "pulumi-kubernetes", "pulumi-random", "pulumi-tls", "pydantic"} <= names
+
+
+def test_vendored_project_schema_rejects_a_project_without_runtime():
+    schema = json.loads(PROJECT_SCHEMA.read_text())
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    del project["runtime"]
+    assert not jsonschema.Draft202012Validator(schema).is_valid(project)
