@@ -33,8 +33,8 @@ def test_runtime_requirements_name_the_sdks_the_program_imports():
     assert {"pulumi", "pulumi-kubernetes", "pulumi-random", "pulumi-tls", "pydantic"} <= names
 
 
-def test_vendored_project_schema_rejects_a_project_without_runtime():
-    schema = json.loads(PROJECT_SCHEMA.read_text())
+def test_vendored_project_schema_rejects_what_pulumi_rejects():
+    validator = jsonschema.Draft202012Validator(json.loads(PROJECT_SCHEMA.read_text()))
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    del project["runtime"]
-    assert not jsonschema.Draft202012Validator(schema).is_valid(project)
+    assert not validator.is_valid({k: v for k, v in project.items() if k != "name"})
+    assert not validator.is_valid({**project, "runtime": {"name": "python", "toolchain": "pip"}})
