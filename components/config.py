@@ -84,26 +84,37 @@ class PluginSupplyConfig(Model):
     # when the list changed). image: the controller image already holds exactly that list in
     # /usr/share/jenkins/ref/plugins (built from the lock, see README); it is checked, not fetched.
     source: Literal["download", "image"] = "download"
+    """`download`: an init container installs the stack's locked plugin list onto `JENKINS_HOME` when the list changed; `image`: the controller image already holds exactly that list in `/usr/share/jenkins/ref/plugins`, which is checked, not fetched."""
 
 
 class ControllerConfig(Model):
     image: PinnedImage = defaults.JENKINS_IMAGE
+    """The controller's image, pinned to a tag other than `latest` or to a digest."""
     resources: ResourcesConfig = defaults.CONTROLLER_RESOURCES
+    """Requests and limits of the controller container."""
     storage: StorageConfig = StorageConfig()
+    """The `JENKINS_HOME` volume."""
     admin_user: DnsLabel = "admin"
+    """User name of the Jenkins administrator; the password is generated and kept in a Kubernetes Secret."""
     system_message: Annotated[str, Field(max_length=500)] = "Jenkins, managed by Pulumi: change it in the stack config."
+    """Message Jenkins shows on its home page (at most 500 characters)."""
     java_opts: tuple[Annotated[str, Field(pattern=r"^-\S+$")], ...] = ()
+    """Extra JVM options for the controller, one option per item, each starting with `-`."""
     plugins: PluginSupplyConfig = PluginSupplyConfig()
+    """Where the controller's plugins come from."""
     # Extra plugins beyond what the pools need: id -> version, which must be the locked one.
     extra_plugins: dict[Annotated[str, Field(pattern=r"^[a-zA-Z0-9_.-]+$")],
                         Annotated[str, Field(pattern=r"^[0-9][A-Za-z0-9._-]*$")]] = {}
+    """Plugins to install besides those the pools need, as plugin id -> version; each must be in the plugin lock at the locked version."""
     backup: Optional[BackupConfig] = Field(None, description="Scheduled VolumeSnapshots of JENKINS_HOME.")
 
 
 class KubernetesProviderConfig(Model):
     context: Optional[Annotated[str, Field(min_length=1)]] = None
+    """kubeconfig context to deploy to; unset uses the current context."""
     # Render manifests to this directory instead of applying them: `pulumi up` with no cluster.
     render_yaml_to_directory: Optional[Annotated[str, Field(min_length=1)]] = None
+    """Write manifests to this directory instead of applying them, so `pulumi up` needs no cluster."""
 
     @model_validator(mode="after")
     def _one_target(self) -> "KubernetesProviderConfig":
@@ -192,17 +203,24 @@ PoolUnion = Annotated[Union[tuple(POOL_CONFIGS)], Field(discriminator="type")]
 
 class StackConfig(Model):
     environment: DnsLabel
+    """Environment name: selects the policy config `policy/config/<environment>.json`."""
     namespace: Annotated[str, Field(min_length=1, max_length=42, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+    """The controller's namespace; each pool gets `<namespace>-<pool name>`. At most 42 characters, so pool namespaces stay within 63."""
     controller: ControllerConfig = ControllerConfig()
+    """The Jenkins controller."""
     exposure: ExposureConfig = ExposureConfig()
+    """How clients reach the web UI."""
     kubernetes: KubernetesProviderConfig = KubernetesProviderConfig()
+    """Where resources go: a kubeconfig context or a directory of rendered manifests."""
     network_policies: bool = True
+    """Create NetworkPolicies that let only agents, the ingress controller and `allowFromNamespaces` reach the controller."""
     agent_egress: Optional[AgentEgressConfig] = Field(
         None, validate_default=True,
         description="Egress limits for every pool namespace (defaults: DNS, the controller, the internet "
                     "outside private ranges); needs networkPolicies.")
     metrics: Optional[MetricsConfig] = Field(None, description="The Prometheus plugin and who may scrape it.")
     pools: tuple[PoolUnion, ...] = ()
+    """Agent pools; each item has a `name` and a `type` that selects its other keys."""
     jcasc: dict[FragmentName, JcascFragmentConfig] = Field(
         {}, description="Named JCasC fragments merged, in order, after what the program generates.")
     jobs: tuple[SeedJobConfig, ...] = Field(

@@ -18,6 +18,7 @@ class Model(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         str_strip_whitespace=False,
+        use_attribute_docstrings=True,
     )
 
 
@@ -105,14 +106,18 @@ StorageSize = Annotated[str, AfterValidator(_storage_size)]
 
 class Quantities(Model):
     cpu: CpuQuantity
+    """CPU in Kubernetes notation: cores (`2`, `0.5`) or millicores (`500m`); more than 0, at most 256 cores."""
     memory: MemoryQuantity
+    """Memory in Kubernetes notation (`512Mi`, `4Gi`, `1G`); between 1Mi and 1Ti."""
 
 
 class ResourcesConfig(Model):
     """Requests and limits of one container; limits may not be below requests."""
 
     requests: Quantities
+    """What the scheduler reserves for the container (`cpu`, `memory`)."""
     limits: Quantities
+    """The most the container may use (`cpu`, `memory`); each at least the matching request."""
 
     @model_validator(mode="after")
     def _limits_cover_requests(self) -> "ResourcesConfig":

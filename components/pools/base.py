@@ -18,6 +18,7 @@ class PoolConfig(Model):
     """Fields every pool has; each pool type adds its own and a Literal `type`."""
 
     name: PoolName
+    """Pool name, unique in the stack: lower case, at most 20 characters; part of the pool's namespace and object names."""
 
     def controller_host_access(self) -> Optional[str]:
         """Why the controller pod must mount a host path for this pool, or None (the norm)."""

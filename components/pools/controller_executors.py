@@ -35,10 +35,14 @@ TYPE = "controller"
 
 class ControllerPoolConfig(PoolConfig):
     type: Literal["controller"]
+    """`controller`: builds run on executors of the controller itself."""
     executors: Executors = 2
+    """Number of executors on the controller (1-64)."""
     labels: Annotated[tuple[JenkinsLabel, ...], Field(min_length=1)]
+    """Jenkins labels of the controller node (at least one)."""
     # The node's Docker daemon for builds on the controller; null = no Docker.
     docker: Optional[NodeDockerConfig] = NodeDockerConfig()
+    """The node's Docker daemon for builds on the controller; `null` gives builds no Docker."""
 
     def controller_host_access(self) -> Optional[str]:
         return self.docker.host_access_reason(self.name) if self.docker else None

@@ -53,9 +53,12 @@ class NodeDockerConfig(Model):
     """The node's Docker daemon, as seen from the controller pod."""
 
     access: Literal["socket", "tcp"] = "socket"
+    """`socket` mounts the node's `/var/run/docker.sock` (hostPath of type Socket); `tcp` talks to the daemon on the node's IP."""
     # Group owning the socket on the nodes (`stat -c %g /var/run/docker.sock`); 999 on most distros.
     socket_group: Annotated[int, Field(ge=1, le=2**31 - 1)] = 999
+    """Group id owning the Docker socket on the nodes (`stat -c %g /var/run/docker.sock`), added to the controller's supplemental groups."""
     tcp_port: Annotated[int, Field(ge=1, le=65535)] = defaults.DOCKER_HOST_TCP_PORT
+    """Port of the node daemon when `access` is `tcp`."""
 
     def host_access_reason(self, pool_name: str) -> Optional[str]:
         if self.access == "socket":

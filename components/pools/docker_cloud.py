@@ -56,20 +56,29 @@ INBOUND_ARGUMENTS = "\n".join([
 
 class DockerTemplateConfig(Model):
     name: DnsLabel
+    """Template name, unique in the pool."""
     labels: Annotated[tuple[JenkinsLabel, ...], Field(min_length=1)]
+    """Jenkins labels that select this template (at least one)."""
     connector: Literal["attach", "ssh", "inbound"] = "attach"
+    """How the agent container connects: `attach` (the Docker API), `ssh` (an injected key per agent) or `inbound` (WebSocket to the controller)."""
     # Defaults to the pinned JDK 21 agent image that fits the connector.
     image: Optional[PinnedImage] = None
+    """Agent image, pinned; unset uses the pinned JDK 21 agent image that fits the connector."""
     instance_cap: Annotated[int, Field(ge=1, le=1000)] = 5
+    """Most agent containers of this template at once (1-1000)."""
     # Minutes a new agent container may wait idle for its first build before it is removed. It
     # never serves a second build: the plugin's DockerOnceRetentionStrategy removes the container
     # after its first task, and turns values below 1 into 10 (jenkinsci/docker-plugin
     # 1324.v2fb_b_df97fe1d, src/main/java/com/nirima/jenkins/plugins/docker/strategy/
     # DockerOnceRetentionStrategy.java:52, :99-102, :175, :192-215), so 0 is refused.
     idle_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
+    """Minutes a new agent container may wait idle for its first build before it is removed; each container serves one build."""
     memory_limit_mb: Annotated[int, Field(ge=64, le=1024 * 1024)] = 2048
+    """Memory limit of each agent container, in MB (64 to 1048576)."""
     cpus: Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?$")] = "1"
+    """CPU limit of each agent container, as a number of CPUs (`1`, `0.5`)."""
     pull_strategy: Literal["PULL_ALWAYS", "PULL_LATEST", "PULL_NEVER"] = "PULL_LATEST"
+    """When the Docker plugin pulls the image: `PULL_ALWAYS`, `PULL_LATEST` or `PULL_NEVER`."""
 
     @property
     def effective_image(self) -> str:
@@ -84,13 +93,18 @@ def _unique_names(templates) -> None:
 
 class DockerCloudPoolConfig(PoolConfig):
     type: Literal["docker-cloud"]
+    """`docker-cloud`: the Docker plugin starts agent containers on the node's Docker daemon."""
     docker: NodeDockerConfig = NodeDockerConfig()
+    """How the controller reaches the node's Docker daemon."""
     container_cap: Annotated[int, Field(ge=1, le=1000)] = 10
+    """Most agent containers of this pool at once (1-1000)."""
     templates: Annotated[tuple[DockerTemplateConfig, ...], Field(min_length=1)]
+    """Agent container templates (at least one)."""
     # Where inbound agents reach the controller. Containers on the node's daemon run outside any
     # pod and resolve names with the node's resolver, not the cluster's: the in-cluster Service
     # name cannot be assumed to resolve there, so inbound templates need this URL spelled out.
     inbound_url: Optional[Annotated[str, Field(pattern=r"^https?://[^\s]+/$")]] = None
+    """Jenkins URL (ending in `/`) that `inbound` agents connect to; required when a template uses the `inbound` connector, since containers on the node's daemon cannot resolve in-cluster Service names."""
 
     @model_validator(mode="after")
     def _unique_templates(self) -> "DockerCloudPoolConfig":

@@ -45,10 +45,15 @@ EPHEMERAL_PORTS = (32768, 60999)
 
 class DindDaemonConfig(Model):
     image: PinnedImage = defaults.DIND_IMAGE
+    """Docker-in-Docker image, pinned."""
     replicas: Replicas = 1
+    """Number of DinD daemons (a StatefulSet), each a separate Docker cloud (1-100)."""
     resources: ResourcesConfig = defaults.DIND_RESOURCES
+    """Requests and limits of each daemon container."""
     storage_size: StorageSize = defaults.DIND_STORAGE
+    """Size of each daemon's `/var/lib/docker` PersistentVolumeClaim (image cache); between 1Gi and 64Ti."""
     storage_class_name: OptionalStorageClass = None
+    """StorageClass of the daemons' claims; unset uses the cluster's default."""
 
 
 MIB = 2**20
@@ -68,8 +73,11 @@ def peak_agent_memory_mib(templates, container_cap: int) -> int:
 
 class DockerCloudDindPoolConfig(PoolConfig):
     type: Literal["docker-cloud-dind"]
+    """`docker-cloud-dind`: the Docker plugin starts agent containers on Docker-in-Docker daemons in the pool's namespace, over mutual TLS."""
     daemon: DindDaemonConfig = DindDaemonConfig()
+    """The DinD daemons."""
     templates: Annotated[tuple[DockerTemplateConfig, ...], Field(min_length=1)]
+    """Agent container templates (at least one)."""
     # After `daemon` and `templates`: its validator reads both.
     container_cap: Optional[Annotated[int, Field(ge=1, le=1000)]] = Field(
         None, validate_default=True, description=(

@@ -20,29 +20,43 @@ TYPE = "kubernetes"
 
 class PodContainerConfig(Model):
     name: DnsLabel
+    """Container name (a DNS label); `jnlp` is the agent container the plugin adds."""
     image: PinnedImage
+    """Container image, pinned."""
     command: tuple[str, ...] = ("sleep",)
+    """Container command; the default keeps the container running for build steps."""
     args: tuple[str, ...] = ("infinity",)
+    """Arguments to `command`."""
     resources: ResourcesConfig = defaults.AGENT_RESOURCES
+    """Requests and limits of this container."""
 
 
 class PodTemplateConfig(Model):
     name: DnsLabel
+    """Template name, unique in the pool."""
     labels: Annotated[tuple[JenkinsLabel, ...], Field(min_length=1)]
+    """Jenkins labels that select this template (at least one)."""
     # Tool containers beside the `jnlp` agent container; they always run restricted. Image builds
     # need more than that: use a pool with `builder` instead.
     containers: tuple[PodContainerConfig, ...] = ()
+    """Build tool containers beside the `jnlp` agent container, e.g. a rootless BuildKit."""
     agent_resources: ResourcesConfig = defaults.AGENT_RESOURCES
+    """Requests and limits of the `jnlp` agent container."""
     builder_resources: ResourcesConfig = Field(defaults.BUILDER_RESOURCES, description=(
         "requests/limits of the builder container, in pools with `builder`"))
     instance_cap: Annotated[int, Field(ge=1, le=1000)] = 10
+    """Most agent pods of this template at once (1-1000)."""
     idle_minutes: Annotated[int, Field(ge=0, le=1440)] = 0
+    """Minutes an idle agent pod is kept for the next build; 0 gives one build per pod."""
 
 
 class KubernetesPoolConfig(PoolConfig):
     type: Literal["kubernetes"]
+    """`kubernetes`: the Kubernetes plugin starts one pod per build in the pool's namespace."""
     container_cap: Annotated[int, Field(ge=1, le=1000)] = 10
+    """Most agent pods of this pool at once (1-1000)."""
     templates: Annotated[tuple[PodTemplateConfig, ...], Field(min_length=1)]
+    """Pod templates (at least one)."""
     builder: Optional[Literal["buildkit-rootless"]] = Field(None, description=(
         "make this an image-build pool: every pod gets a `buildkit` container (rootless BuildKit, "
         "`buildctl-daemonless.sh build ...`) with the Unconfined seccomp and AppArmor profiles it needs, "

@@ -57,10 +57,14 @@ class SwarmClientConfig(PoolConfig):
     """Fields of every swarm-based pool; each concrete pool adds its Literal `type`."""
 
     labels: Annotated[tuple[JenkinsLabel, ...], Field(min_length=1)]
+    """Jenkins labels of every client (at least one)."""
     replicas: Replicas = 2
+    """Number of swarm clients (1-100)."""
     executors: Executors = 2
+    """Executors per client (1-64)."""
     # exclusive: only builds whose label expression matches run here (as the kubernetes pool does).
     mode: Literal["normal", "exclusive"] = "exclusive"
+    """`exclusive`: only builds whose label expression matches run here; `normal`: any build may."""
     # The client container's image: any image with `java` 21 on /opt/java/openjdk/bin and the tools
     # your builds call (the default jenkins/agent has git). The jar download always uses
     # defaults.SWARM_CLIENT_IMAGE (curl).
@@ -68,13 +72,16 @@ class SwarmClientConfig(PoolConfig):
         "image of the swarm client container; needs java 21 in /opt/java/openjdk/bin and whatever your "
         "builds call (the default, jenkins/agent, has git)"))
     resources: ResourcesConfig = defaults.AGENT_RESOURCES
+    """Requests and limits of each client container."""
     # Connection attempts before the client exits; Kubernetes then restarts it with back-off,
     # which makes a broken pool visible (CrashLoopBackOff) instead of silently retrying.
     retry: Annotated[int, Field(ge=1, le=10000)] = 30
+    """Connection attempts before a client exits and Kubernetes restarts it with back-off (1-10000)."""
 
 
 class SwarmPoolConfig(SwarmClientConfig):
     type: Literal["swarm"]
+    """`swarm`: a replicated workload of swarm clients that join the controller over WebSocket."""
 
 
 # ---------------------------------------------------------------- pure builders (no Pulumi here)

@@ -52,10 +52,14 @@ DIND_STARTUP_PROBE = {"tcpSocket": {"port": DIND_PORT}, "periodSeconds": 2, "fai
 
 class SwarmDindPoolConfig(swarm.SwarmClientConfig):
     type: Literal["swarm-dind"]
+    """`swarm-dind`: swarm clients, each with a Docker-in-Docker native sidecar sharing its workspace."""
     # Image cache per replica (one PersistentVolumeClaim each, kept when scaling down).
     docker_storage: StorageSize = defaults.DIND_STORAGE
+    """Size of each replica's `/var/lib/docker` PersistentVolumeClaim (image cache, kept when scaling down); between 1Gi and 64Ti."""
     storage_class_name: OptionalStorageClass = None
+    """StorageClass of the image-cache claims; unset uses the cluster's default."""
     dind_resources: ResourcesConfig = defaults.DIND_RESOURCES
+    """Requests and limits of each DinD sidecar."""
 
 
 def dind_sidecar(config: SwarmDindPoolConfig) -> dict:
