@@ -1,11 +1,13 @@
-"""The pack agrees with Kubernetes Pod Security Admission on every fixture of the official corpus,
-as bare Pods and wrapped in every pod-carrying workload kind, through the real pack over gRPC.
+"""The pack agrees with Kubernetes Pod Security Admission on every fixture of the upstream corpus
+(kubernetes/pod-security-admission test/testdata, in ../shared/corpus/psa when present), as bare
+Pods and wrapped in every pod-carrying workload kind, through the real pack over gRPC.
 
-The pack starts once per level for all fixtures (and once per CLI invocation below).
+An additional oracle: the project's own fixtures (test_pod_security_fixtures.py) cover every check
+and run in a fresh clone; these run only where the corpus sits beside the repository.
+The pack starts once for all fixtures of both levels (and once per CLI invocation below).
 """
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys
@@ -15,47 +17,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.policy_engine import PolicyResource, run_policy_pack
+from tests.pod_security import CONFIG, KINDS, LEVELS, REPO, run_levels
 
-REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "psa"
-CONFIG = REPO / "policy" / "config"
-LEVELS = ("baseline", "restricted")
 
 pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason=f"PSA corpus not found at {CORPUS} (expected shared/ beside the repo)")
-
-# kind -> (apiVersion, how the pod template is wrapped)
-KINDS = {
-    "Pod": "v1",
-    "Deployment": "apps/v1",
-    "StatefulSet": "apps/v1",
-    "DaemonSet": "apps/v1",
-    "ReplicaSet": "apps/v1",
-    "ReplicationController": "v1",
-    "Job": "batch/v1",
-    "CronJob": "batch/v1",
-    "PodTemplate": "v1",
-}
-
-
-def wrap(kind: str, pod: dict) -> dict:
-    """The fixture's pod spec (and its labels/annotations) where `kind` carries it."""
-    pod = copy.deepcopy(pod)
-    if kind == "Pod":
-        return pod
-    meta = pod.get("metadata", {})
-    template = {"metadata": {k: v for k, v in meta.items() if k in ("labels", "annotations")},
-                "spec": pod["spec"]}
-    body = {"apiVersion": KINDS[kind], "kind": kind,
-            "metadata": {"name": meta["name"].replace("_", "-"), "namespace": "corpus"}}
-    if kind == "PodTemplate":
-        body["template"] = template
-    elif kind == "CronJob":
-        body["spec"] = {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": template}}}
-    else:
-        body["spec"] = {"selector": {"matchLabels": {"app": "x"}}, "template": template}
-    return body
+    not CORPUS.is_dir(),
+    reason=f"upstream PSA corpus not found at {CORPUS} (an optional extra oracle); "
+           "tests/test_pod_security_fixtures.py covers every check without it")
 
 
 def fixtures(level: str) -> list[tuple[str, Path]]:
@@ -65,26 +34,16 @@ def fixtures(level: str) -> list[tuple[str, Path]]:
             for path in sorted((CORPUS / level / verdict).glob("*.yaml"))]
 
 
-def urn_of(level: str, verdict: str, path: Path, kind: str) -> str:
-    api = KINDS[kind]
-    token = f"kubernetes:{'core/' + api if '/' not in api else api}:{kind}"
-    return f"urn:pulumi:corpus::psa::{token}::{level}-{verdict}-{path.stem}"
+def name_of(level: str, verdict: str, path: Path) -> str:
+    return f"{level}-{verdict}-{path.stem}"
 
 
 @lru_cache(maxsize=None)
-def verdicts(level: str) -> dict[str, list]:
-    """Run the pack once over every fixture of `level` in every kind: urn -> violations."""
-    resources = []
-    for verdict, path in fixtures(level):
-        pod = yaml.safe_load(path.read_text())
-        for kind in KINDS:
-            urn = urn_of(level, verdict, path, kind)
-            resources.append(PolicyResource(urn=urn, type=urn.split("::")[2], name=urn.split("::")[3],
-                                            properties=wrap(kind, pod)))
-    out: dict[str, list] = {r.urn: [] for r in resources}
-    for v in run_policy_pack(resources, CONFIG / f"{level}.json"):
-        out[v.urn].append(v)
-    return out
+def verdicts() -> dict:
+    """Run the pack once over every fixture in every kind: {level: {(name, kind): violations}}."""
+    pods = {level: {name_of(level, verdict, path): yaml.safe_load(path.read_text())
+                    for verdict, path in fixtures(level)} for level in LEVELS}
+    return run_levels(pods, tuple(KINDS))
 
 
 CASES = [pytest.param(level, verdict, path, kind, id=f"{level}-{verdict}-{path.stem}-{kind}")
@@ -93,7 +52,7 @@ CASES = [pytest.param(level, verdict, path, kind, id=f"{level}-{verdict}-{path.s
 
 @pytest.mark.parametrize("level,verdict,path,kind", CASES)
 def test_pack_agrees_with_pod_security_admission(level, verdict, path, kind):
-    found = verdicts(level)[urn_of(level, verdict, path, kind)]
+    found = verdicts()[level][(name_of(level, verdict, path), kind)]
     if verdict == "pass":
         assert found == [], f"{path.name} as {kind} is allowed at {level}, the pack said: " \
                             + "; ".join(v.message for v in found)
@@ -107,7 +66,7 @@ def test_pack_agrees_with_pod_security_admission(level, verdict, path, kind):
 
 
 def test_corpus_is_complete():
-    """Guard against an empty glob silently passing: the README promises 148 manifests."""
+    """Where the corpus is present, all of it is read: 148 manifests."""
     assert sum(len(fixtures(level)) for level in LEVELS) == 148
 
 

@@ -12,5 +12,5 @@ def check(pod):
     for c in pod.containers():
         value = c.security_context.get("allowPrivilegeEscalation")
         if value is not False:
-            shown = "unset" if value is None else f"={str(value).lower()}"
+            shown = "unset" if value is None else str(value).lower()
             yield Finding(c.subject, f"securityContext.allowPrivilegeEscalation must be false (is {shown})")
