@@ -38,3 +38,18 @@ def test_vendored_project_schema_rejects_what_pulumi_rejects():
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     assert not validator.is_valid({k: v for k, v in project.items() if k != "name"})
     assert not validator.is_valid({**project, "runtime": {"name": "python", "toolchain": "pip"}})
+
+
+def test_generated_and_local_folders_are_git_ignored():
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    for folder in (".venv/", ".bench-venv/", "policy/venv/"):
+        assert folder in ignored, f"{folder} is not in .gitignore"
+
+
+def test_docs_spell_harness_commands_the_one_way_that_works_without_an_activated_venv():
+    import re
+
+    docs = [ROOT / "README.md", ROOT / "policy" / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    bare = [f"{path.relative_to(ROOT)}: {m.group(0)}" for path in docs
+            for m in re.finditer(r"(?<![/\w])python3? -m tools\.\w+", path.read_text())]
+    assert bare == [], "write .venv/bin/python -m tools.X"
