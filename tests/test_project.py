@@ -53,3 +53,15 @@ def test_docs_spell_harness_commands_the_one_way_that_works_without_an_activated
     bare = [f"{path.relative_to(ROOT)}: {m.group(0)}" for path in docs
             for m in re.finditer(r"(?<![/\w])python3? -m tools\.\w+", path.read_text())]
     assert bare == [], "write .venv/bin/python -m tools.X"
+
+
+def test_check_help_names_both_modes_and_the_environment_lookup(capsys):
+    import pytest
+
+    from tools import check
+
+    with pytest.raises(SystemExit):
+        check.main(["--help"])
+    text = capsys.readouterr().out
+    assert "MANIFEST.yaml" in text
+    assert "policy/config/<environment>.json" in text

@@ -207,10 +207,11 @@ def main(argv: list[str] | None = None) -> int:
         from .policy_engine import check_manifests_main
         return check_manifests_main(argv)
 
-    parser = argparse.ArgumentParser(prog="python -m tools.check", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.check", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stacks", nargs="*", metavar="STACK")
     parser.add_argument("--all", action="store_true", help="every stack in stacks/")
-    parser.add_argument("--policy-config", type=Path, help="policy config instead of policy/config/<stack>.json")
+    parser.add_argument("--policy-config", type=Path, help="policy config instead of policy/config/<environment>.json (the stack's jenkins:environment)")
     parser.add_argument("--no-policy", action="store_true", help="schema validation only")
     parser.add_argument("--preview", action="store_true",
                         help="as `pulumi preview` of a new stack: provider-computed values unknown")
