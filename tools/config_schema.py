@@ -44,10 +44,25 @@ def _close_pattern_maps(node: Any) -> None:
             _close_pattern_maps(value)
 
 
+def _drop_field_titles(node: Any) -> None:
+    """pydantic titles each field after its Python name ("Adminuser"); editors would show that
+    instead of the description."""
+    if isinstance(node, dict):
+        for value in node.get("properties", {}).values():
+            if isinstance(value, dict):
+                value.pop("title", None)
+        for value in node.values():
+            _drop_field_titles(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_field_titles(value)
+
+
 def stack_file_schema() -> dict:
     """JSON Schema of `stacks/Pulumi.<stack>.yaml`: `jenkins:<key>` entries under `config`."""
     model = StackConfig.model_json_schema(by_alias=True)
     _close_pattern_maps(model)
+    _drop_field_titles(model)
     defs = model.pop("$defs")
     config = {
         "type": "object",
