@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from components.config import ConfigError, parse_stack_config
-from tests.conftest import ROOT, STACKS, stack_config
+from tests.conftest import ROOT, STACKS
 from tools import config_schema
 
 SCHEMA_FILE = ROOT / "stacks" / "schema.json"
@@ -141,9 +141,10 @@ def test_schema_rejects_a_misspelled_config_section(validator):
     assert not validator.is_valid(document)
 
 
-def test_schema_leaves_other_namespaces_and_pulumi_keys_alone(validator):
+def test_schema_accepts_the_engine_and_default_provider_namespaces_only(validator):
     document = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())
     document["encryptionsalt"] = "v1:abc:def"
-    document["config"]["pulumi:tags"] = {"team": "platform"}
+    document["config"].update({"pulumi:tags": {"team": "platform"}, "random:seed": "x", "tls:proxy": "y"})
     assert validator.is_valid(document)
-    assert stack_config("prod") == yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())["config"]
+    for foreign in ("kubernetes:context", "jenkin:pools", "aws:region"):
+        assert not validator.is_valid({**document, "config": {**document["config"], foreign: "x"}}), foreign

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
-from components.config import NAMESPACE, StackConfig
+from components.config import NAMESPACE, OTHER_NAMESPACES, StackConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "stacks" / "schema.json"
@@ -69,8 +69,8 @@ def stack_file_schema() -> dict:
         "description": f"Stack config; everything the program reads is under `{NAMESPACE}:`.",
         "properties": {f"{NAMESPACE}:{key}": value for key, value in model["properties"].items()},
         "required": [f"{NAMESPACE}:{key}" for key in model.get("required", [])],
-        # Other namespaces (providers, `pulumi:`) are Pulumi's business; unknown `jenkins:` keys are errors.
-        "patternProperties": {f"^(?!{NAMESPACE}:)[^:]+:.+$": {}},
+        # The program refuses every other namespace but the engine's and its default providers'.
+        "patternProperties": {f"^({'|'.join(sorted(OTHER_NAMESPACES))}):.+$": {}},
         "additionalProperties": False,
     }
     return {
