@@ -39,7 +39,7 @@ class PodTemplateConfig(Model):
     # Tool containers beside the `jnlp` agent container; they always run restricted. Image builds
     # need more than that: use a pool with `builder` instead.
     containers: tuple[PodContainerConfig, ...] = ()
-    """Build tool containers beside the `jnlp` agent container, e.g. a rootless BuildKit."""
+    """Tool containers beside the `jnlp` agent container; they always run restricted (image builds need a pool with `builder`)."""
     agent_resources: ResourcesConfig = defaults.AGENT_RESOURCES
     """Requests and limits of the `jnlp` agent container."""
     builder_resources: ResourcesConfig = Field(defaults.BUILDER_RESOURCES, description=(
