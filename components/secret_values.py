@@ -16,13 +16,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Iterable, Optional
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from .config_types import DnsName, Model
 
 SecretKey = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")]
 # A secret value from the stack config; never echoed in an error (no pattern, no length bound).
-SecretText = Annotated[str, Field(min_length=1)]
+# In the stack file such a value is stored encrypted as `{secure: v1:...}` (pulumi/pulumi
+# sdk/go/common/resource/config/object.go, the `secure` key of an object value), which is what the
+# stack-file schema must accept there; the program receives the decrypted text.
+SecretText = Annotated[str, Field(min_length=1), WithJsonSchema({"anyOf": [
+    {"type": "string", "minLength": 1},
+    {"type": "object", "properties": {"secure": {"type": "string", "minLength": 1, "description":
+        "the value as `pulumi config set --secret` stores it, encrypted"}}, "required": ["secure"],
+     "additionalProperties": False}]})]
 
 
 class SecretKeyRef(Model):

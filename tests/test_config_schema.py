@@ -148,3 +148,13 @@ def test_schema_accepts_the_engine_and_default_provider_namespaces_only(validato
     assert validator.is_valid(document)
     for foreign in ("kubernetes:context", "jenkin:pools", "aws:region"):
         assert not validator.is_valid({**document, "config": {**document["config"], foreign: "x"}}), foreign
+
+
+def test_schema_accepts_secret_parts_as_pulumi_stores_them_encrypted(validator):
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())
+    credential = {"id": "registry", "type": "usernamePassword", "description": "registry login",
+                  "username": "ci", "password": {"secure": "v1:Zm9vYmFy"}}
+    document["config"]["jenkins:credentials"] = [credential]
+    assert validator.is_valid(document)
+    credential["password"] = {"secure": "v1:x", "extra": 1}
+    assert not validator.is_valid(document)
