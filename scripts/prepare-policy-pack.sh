@@ -16,7 +16,7 @@ if [ ! -x venv/bin/python ]; then
   # `python -m venv`, then `pip install -r requirements.txt` from the pack directory.
   "$python" -m venv venv
 fi
-venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+../scripts/pip-sync.sh venv requirements.txt
 if ! venv/bin/python -c 'import pulumi_policy' 2>/dev/null; then
   echo "error: policy/venv/bin/python cannot import pulumi_policy after installing policy/requirements.txt" >&2
   exit 1

@@ -8,6 +8,6 @@ python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+./scripts/pip-sync.sh .venv requirements-dev.txt requirements.txt policy/requirements.txt
 PYTHON=$python ./scripts/prepare-policy-pack.sh
 exec .venv/bin/python -m pytest "$@"

@@ -42,7 +42,7 @@ python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+./scripts/pip-sync.sh .venv requirements.txt
 ./scripts/prepare-policy-pack.sh
 
 environment=$(.venv/bin/python -m tools.environment "$stack")

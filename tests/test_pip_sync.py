@@ -1,0 +1,58 @@
+"""scripts/pip-sync.sh installs a requirements file into a virtualenv only when the files changed
+since the last successful install, so repeated `up.sh`/`test.sh` runs do not wait for pip."""
+from __future__ import annotations
+
+import stat
+import subprocess
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+STAND_IN_PYTHON = """#!/bin/sh
+echo "$*" >> "$(dirname "$0")/../calls.log"
+[ -z "$PIP_FAILS" ]
+"""
+
+
+def make_venv(tmp_path: Path) -> Path:
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    python = venv / "bin" / "python"
+    python.write_text(STAND_IN_PYTHON)
+    python.chmod(python.stat().st_mode | stat.S_IEXEC)
+    return venv
+
+
+def sync(venv: Path, *files: Path, fail: bool = False) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", **({"PIP_FAILS": "1"} if fail else {})}
+    return subprocess.run([str(ROOT / "scripts" / "pip-sync.sh"), str(venv), *map(str, files)],
+                          capture_output=True, text=True, env=env)
+
+
+def installs(venv: Path) -> int:
+    log = venv / "calls.log"
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def test_installs_once_then_only_when_a_listed_file_changes(tmp_path):
+    venv = make_venv(tmp_path)
+    requirements, included = tmp_path / "requirements.txt", tmp_path / "base.txt"
+    requirements.write_text("-r base.txt\nfoo==1.0\n")
+    included.write_text("bar==2.0\n")
+    assert sync(venv, requirements, included).returncode == 0
+    assert installs(venv) == 1
+    assert (venv / "calls.log").read_text().split()[-1] == str(requirements)
+    assert sync(venv, requirements, included).returncode == 0
+    assert installs(venv) == 1  # nothing changed: pip is not run
+    included.write_text("bar==2.1\n")
+    assert sync(venv, requirements, included).returncode == 0
+    assert installs(venv) == 2  # an included file changed
+
+
+def test_a_failed_install_is_retried_next_time(tmp_path):
+    venv = make_venv(tmp_path)
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("foo==1.0\n")
+    assert sync(venv, requirements, fail=True).returncode != 0
+    assert sync(venv, requirements).returncode == 0
+    assert installs(venv) == 2
