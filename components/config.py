@@ -267,6 +267,18 @@ class StackConfig(Model):
         return value
 
     @model_validator(mode="after")
+    def _job_credentials_are_managed(self) -> "StackConfig":
+        # JCasC replaces the system credential store at every boot, so a seed job can only rely on
+        # a credential this config declares (see `jenkins:credentials`).
+        known = {credential.id for credential in self.credentials}
+        problems = [f"{NAMESPACE}:jobs[{i}].credentialsId: no credential '{job.credentials_id}' in "
+                    f"{NAMESPACE}:credentials (declared: {', '.join(sorted(known)) or 'none'})"
+                    for i, job in enumerate(self.jobs) if job.credentials_id and job.credentials_id not in known]
+        if problems:
+            raise ConfigError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _images_under_registry(self) -> "StackConfig":
         registry = self.images.registry
         if registry is None:

@@ -15,6 +15,9 @@ from tests.helpers import casc, plugins
 
 APP = {"name": "app", "repository": "https://git.example.org/team/app.git", "branch": "main release-*",
        "scriptPath": "ci/Jenkinsfile", "credentialsId": "git-token", "scanInterval": "15m"}
+# The credential APP reads the repository with (a seed job may only name a declared one).
+GIT_TOKEN = {"id": "git-token", "type": "usernamePassword", "description": "git",
+             "username": "bot", "passwordFrom": {"secretName": "team-git", "key": "token"}}
 
 APP_SCRIPT = """multibranchPipelineJob('app') {
   branchSources {
@@ -70,7 +73,8 @@ def config_error(**overrides) -> str:
 
 
 def test_seed_jobs_render_as_job_dsl_scripts_under_the_jobs_root():
-    synthesis = synth_config(minimal_config(jobs=[APP, {"name": "lib", "repository": "git@git.example.org:team/lib.git"}]))
+    synthesis = synth_config(minimal_config(jobs=[APP, {"name": "lib", "repository": "git@git.example.org:team/lib.git"}],
+                                            credentials=[GIT_TOKEN]))
     assert synthesis.ok, synthesis.error
     document = casc(synthesis)
     assert document["jobs"] == [{"script": APP_SCRIPT}, {"script": LIB_SCRIPT}]
@@ -78,7 +82,7 @@ def test_seed_jobs_render_as_job_dsl_scripts_under_the_jobs_root():
 
 
 def test_job_dsl_is_installed_at_its_locked_version_only_when_there_are_jobs():
-    with_jobs = synth_config(minimal_config(jobs=[APP]))
+    with_jobs = synth_config(minimal_config(jobs=[APP], credentials=[GIT_TOKEN]))
     listed = dict(line.split(":", 1) for line in
                   with_jobs.find(":ConfigMap", "casc").inputs["data"]["plugins.txt"].splitlines())
     assert listed["job-dsl"] == "3732.v9a_c49a_61a_313"
@@ -94,7 +98,7 @@ def test_a_jobs_root_from_a_fragment_also_brings_job_dsl():
 
 
 def test_a_fragment_script_appends_to_the_generated_jobs():
-    synthesis = synth_config(minimal_config(jobs=[APP], jcasc={"seed": {"config": {"jobs": [{"script": "folder('team')\n"}]}}}))
+    synthesis = synth_config(minimal_config(jobs=[APP], credentials=[GIT_TOKEN], jcasc={"seed": {"config": {"jobs": [{"script": "folder('team')\n"}]}}}))
     assert synthesis.ok, synthesis.error
     assert casc(synthesis)["jobs"] == [{"script": APP_SCRIPT}, {"script": "folder('team')\n"}]
 
@@ -158,3 +162,15 @@ def test_the_staging_stack_ships_a_seed_job_and_a_fragment_and_passes_check():
 ])
 def test_the_checker_knows_the_shape_of_the_jobs_root(jobs, expected):
     assert jcasc_conformance.problems({"jobs": jobs}) == [expected]
+
+
+def test_a_job_credential_must_be_one_the_config_declares():
+    job = {"name": "app", "repository": "https://git.example.com/app.git", "credentialsId": "git-token"}
+    refused = synth_config(minimal_config(jobs=[job]))
+    assert refused.error == ("jenkins:jobs[0].credentialsId: no credential 'git-token' in jenkins:credentials "
+                             "(declared: none)")
+    assert refused.records == []
+    credential = {"id": "git-token", "type": "usernamePassword", "description": "git",
+                  "username": "bot", "passwordFrom": {"secretName": "team-git", "key": "token"}}
+    accepted = synth_config(minimal_config(jobs=[job], credentials=[credential]))
+    assert accepted.ok, accepted.error
