@@ -475,3 +475,20 @@ def test_a_pool_answers_to_the_type_tokens_pools_had_before():
     assert sorted(a["type"] for a in pool.aliases) == [
         "jenkins:index:ControllerExecutorsPool", "jenkins:index:DockerCloudDindPool", "jenkins:index:DockerCloudPool",
         "jenkins:index:KubernetesPool", "jenkins:index:SwarmDindPool", "jenkins:index:SwarmPool"]
+
+
+def test_two_commits_render_side_by_side_without_corrupting_the_worktree_list(tmp_path, monkeypatch):
+    """`A..B` checks both commits out at once: worktree add/remove/prune must not race."""
+    import concurrent.futures
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "--quiet")
+    (repo / "f").write_text("1")
+    git(repo, "add", "f")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "one")
+    monkeypatch.setattr(diff, "render_all", lambda project, stacks: {"seen": (project / "f").read_text()})
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: diff.render_base(repo, "HEAD", ["x"]), range(64)))
+    assert results == [{"seen": "1"}] * 64
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1

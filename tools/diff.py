@@ -33,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -185,19 +186,29 @@ def resolve(repo: Path, ref: str) -> str:
                         f"in a shallow clone)") from None
 
 
+# `A..B` renders both commits at once. git names a worktree's admin directory after the
+# worktree's last path component, and `worktree prune` deletes admin directories whose worktree it
+# cannot see yet, so concurrent add/prune calls on one repository corrupt each other
+# ("failed to read .git/worktrees/<name>/commondir"): each worktree gets a unique name, and the
+# worktree commands on a repository run one at a time.
+_WORKTREE_LOCK = threading.Lock()
+
+
 def render_base(repo: Path, commit: str, stacks: Optional[list[str]]) -> dict[str, Render]:
     """Render stacks at `commit` in a throwaway worktree, removed again whatever happens."""
     parent = Path(tempfile.mkdtemp(prefix="jenkins-k8s-diff-"))
-    worktree = parent / "base"
+    worktree = parent / f"base-{parent.name}"
     try:
-        _git(repo, "worktree", "add", "--detach", "--quiet", str(worktree), commit)
+        with _WORKTREE_LOCK:
+            _git(repo, "worktree", "add", "--detach", "--quiet", str(worktree), commit)
         project = worktree / _git(repo, "rev-parse", "--show-prefix")  # repo may hold the project below its root
         return render_all(project, stacks or stacks_in(project))
     finally:
-        subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(worktree)],
-                       capture_output=True)
-        shutil.rmtree(parent, ignore_errors=True)
-        subprocess.run(["git", "-C", str(repo), "worktree", "prune"], capture_output=True)
+        with _WORKTREE_LOCK:
+            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(worktree)],
+                           capture_output=True)
+            shutil.rmtree(parent, ignore_errors=True)
+            subprocess.run(["git", "-C", str(repo), "worktree", "prune"], capture_output=True)
 
 
 def render_all(project_dir: Path, stacks: list[str]) -> dict[str, Render]:
