@@ -32,6 +32,7 @@ class Mutant:
     new: str
     what: str
     equivalent: str = ""
+    first: str = ""  # test files run before the rest of the suite (where a kill is expected)
 
 
 def load(path: Path = MUTANTS) -> list[Mutant]:
@@ -56,12 +57,13 @@ def apply(mutant: Mutant, tree: Path) -> None:
     path.write_text(text.replace(mutant.old, mutant.new))
 
 
-def run(mutant: Mutant, keep_golden: bool) -> tuple[Mutant, str, str]:
+def run(mutant: Mutant, keep_golden: bool, pytest_args: list[str]) -> tuple[Mutant, str, str]:
     with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.id}-") as tmp:
         tree = Path(tmp) / "tree"
         copy_tree(tree)
         apply(mutant, tree)
-        cmd = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+        cmd = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+               *pytest_args, *mutant.first.split(), "tests"]  # pytest collects a file given twice once
         if not keep_golden:
             cmd.append("--ignore=tests/test_golden.py")
         result = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
@@ -77,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated mutant ids")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep-golden", action="store_true")
+    parser.add_argument("--pytest-args", default="", help="extra pytest arguments, e.g. '-n 2'")
     args = parser.parse_args(argv)
     mutants = load()
     if args.only:
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(lambda m: run(m, args.keep_golden), mutants))
+        results = list(pool.map(lambda m: run(m, args.keep_golden, args.pytest_args.split()), mutants))
     print("| id | mutant | result | first failing test |\n|---|---|---|---|")
     for mutant, verdict, first in results:
         print(f"| {mutant.id} | {mutant.what} | {verdict} | {first} |")
