@@ -10,4 +10,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 ./scripts/pip-sync.sh .venv requirements-dev.txt requirements.txt policy/requirements.txt
 PYTHON=$python ./scripts/prepare-policy-pack.sh
-exec .venv/bin/python -m pytest "$@"
+# One worker per core; each test file stays on one worker (--dist loadfile), so module fixtures are
+# built once and the order within a file is the file's own. Pass -n 0 to run in one process.
+exec .venv/bin/python -m pytest -n auto --dist loadfile "$@"
