@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from components.pools.kubernetes import AGENT_POD_RULES
 from tests.conftest import STACKS, minimal_config, stack_config, synth_config
 from tests.test_data_safety import SAMPLES
 
@@ -42,7 +41,7 @@ def test_roles_exist_only_for_kubernetes_pools_and_grant_only_agent_pods(case):
     roles = [r for r in objects(synthesis, "Role") if r["metadata"]["name"] != "jenkins-home-backup"]
     assert {r["metadata"]["namespace"] for r in roles} == expected
     for role in roles:
-        assert role["rules"] == [dict(rule) for rule in AGENT_POD_RULES]
+        assert role["rules"] == PLUGIN_ROLE_RULES
         assert not any("secrets" in rule["resources"] for rule in role["rules"])
     for binding in objects(synthesis, "RoleBinding"):
         if binding["metadata"]["name"] != "jenkins-home-backup":
@@ -93,10 +92,12 @@ def test_controller_ports_open_only_to_its_agents_and_clients(case):
     _, config, synthesis = case
     namespace = config["jenkins:namespace"]
     policy = next(p for p in objects(synthesis, "NetworkPolicy") if p["metadata"]["namespace"] == namespace)
-    # Pools whose agents run in pods of their own namespace; node-daemon and controller
-    # executors have none (their traffic comes from the node or the controller itself).
-    agent_namespaces = {pool["namespace"] for pool in synthesis.outputs.get("pools", {}).values()
-                        if pool["namespace"] != namespace}
+    # Pools whose agents run in pods of their own namespace `<namespace>-<pool>` (the topology, not
+    # the program's outputs); node-daemon and controller executors have none (their traffic comes
+    # from the node or the controller itself).
+    in_pods = {"swarm", "swarm-dind", "kubernetes", "docker-cloud-dind"}
+    agent_namespaces = {f"{namespace}-{pool['name']}" for pool in config.get("jenkins:pools", [])
+                        if pool["type"] in in_pods}
     by_port = {rule["ports"][0]["port"]: source_namespaces(rule) for rule in policy["spec"]["ingress"]}
     # Agents connect over WebSocket on 8080: no other port is let in.
     assert set(by_port) <= {8080}

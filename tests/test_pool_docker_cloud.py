@@ -5,7 +5,6 @@ import pytest
 
 from components import labels
 from components.config import ConfigError, parse_stack_config
-from components.pools import docker_cloud
 from tests.conftest import minimal_config, synth_config
 from tests.helpers import (
     K8S_POOL, SOCKET, casc, controller_pod, docker_clouds, duplicate_names, host_paths, kept_state,
@@ -85,10 +84,12 @@ def test_templates_and_connectors(alone):
         assert "jenkins-k8s.io/pool=docker" in template["dockerTemplateBase"]["extraDockerLabelsString"]
 
 
-def test_pinned_images_have_tags():
-    for image in docker_cloud.DEFAULT_IMAGES.values():
+def test_rendered_template_images_are_pinned_to_jdk21_tags(alone):
+    images = [t["dockerTemplateBase"]["image"] for t in templates(alone).values()]
+    assert len(images) == 3
+    for image in images:
         name, _, tag = image.rpartition(":")
-        assert name and tag and tag != "latest" and "jdk21" in tag
+        assert name and tag and tag != "latest" and tag.endswith("-jdk21"), image
 
 
 def test_only_the_socket_is_a_host_path_and_nothing_privileged(alone, combined):

@@ -7,7 +7,6 @@ import yaml
 from components.config import ConfigError, parse_stack_config
 from components.pools import swarm
 from tests import upstream_facts as facts
-from tests.conftest import stack_config
 from tests.helpers import (
     INTERNAL_URL, K8S_POOL, SWARM_FLAGS, SWARM_PERMISSIONS, SWARM_POOL, casc, client_container, containers,
     flag_value, has_key, kept_state, mount_for, plugins, pod_spec, schema_errors, secret_leaks, statefulset,
@@ -208,11 +207,11 @@ def test_builders_are_pure_data():
     assert swarm.client_jar_url("http://c:8080/") == "http://c:8080/swarm/swarm-client.jar"
 
 
-def test_staging_stack_runs_swarm_and_kubernetes_pools():
-    config = stack_config("staging")
-    pools = {pool["name"]: pool["type"] for pool in config["jenkins:pools"]}
-    assert pools == {"swarm": "swarm", "k8s": "kubernetes"}
-    assert config["jenkins:environment"] == "staging" and config["jenkins:namespace"] == "jenkins-staging"
+def test_staging_stack_runs_swarm_and_kubernetes_pools(stack_syntheses):
+    staging = stack_syntheses["staging"]
+    assert statefulset(staging, "swarm")["metadata"]["namespace"] == "jenkins-staging-swarm"
+    clouds = [c["kubernetes"]["namespace"] for c in casc(staging)["jenkins"]["clouds"] if "kubernetes" in c]
+    assert clouds == ["jenkins-staging-k8s"]
 
 
 def test_default_image_runs_a_normal_pipeline(alone):

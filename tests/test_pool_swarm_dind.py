@@ -6,7 +6,6 @@ import yaml
 
 from components import labels
 from tests import upstream_facts as facts
-from tests.conftest import stack_config
 from tests.helpers import (
     INTERNAL_URL, K8S_POOL, SWARM_FLAGS, SWARM_PERMISSIONS, SWARM_POOL, casc, client_container, containers,
     dockerd_data_roots, flag_value, has_key, kept_state, mount_for, plugins, pod_spec, pod_templates,
@@ -191,9 +190,10 @@ def test_switching_from_swarm_to_swarm_dind_keeps_the_controller():
         synth_pools({**DIND_POOL, "name": "swarm"}), whole_manifest=True)
 
 
-def test_dev_stack_runs_a_swarm_dind_pool():
-    pools = {pool["name"]: pool["type"] for pool in stack_config("dev")["jenkins:pools"]}
-    assert pools.get("swarm-dind") == "swarm-dind"
+def test_dev_stack_runs_a_swarm_dind_pool(stack_syntheses):
+    spec = pod_spec(stack_syntheses["dev"], "swarm-dind")
+    sidecars = [c["name"] for c in spec["initContainers"] if c.get("restartPolicy") == "Always"]
+    assert sidecars == ["dind"]
 
 
 # ------------------------------------------------------------------ the cache survives restarts
