@@ -17,6 +17,7 @@ from .config_types import (
 from .jcasc_fragments import secret_literals
 from .credential_config import CREDENTIAL_TYPE_NAMES, CREDENTIAL_TYPES, CredentialConfig
 from .plugin_lock import extra_plugin_problem, load_lock
+from .scheduling import DisruptionBudgetConfig, SchedulingConfig
 from .pools import POOL_CONFIGS, POOL_TYPES
 from .pools.docker_cloud_dind import credential_id as dind_credential_id
 from .secret_values import plain_text_problems, secret_config_keys
@@ -107,6 +108,12 @@ class ControllerConfig(Model):
                         Annotated[str, Field(pattern=r"^[0-9][A-Za-z0-9._-]*$")]] = {}
     """Plugins to install besides those the pools need, as plugin id -> version; each must be in the plugin lock at the locked version."""
     backup: Optional[BackupConfig] = Field(None, description="Scheduled VolumeSnapshots of JENKINS_HOME.")
+    scheduling: SchedulingConfig = Field(SchedulingConfig(), description=(
+        "where the controller pod may run: nodeSelector, tolerations, affinity, topologySpreadConstraints, "
+        "priorityClassName"))
+    disruption_budget: DisruptionBudgetConfig = Field(DisruptionBudgetConfig(), description=(
+        "PodDisruptionBudget of the controller pod; the default (maxUnavailable 0) blocks node drains "
+        "until it is disabled or the pod deleted by hand, so a drain never kills running builds"))
 
 
 class KubernetesProviderConfig(Model):

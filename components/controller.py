@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import defaults, jcasc, jcasc_fragments, labels, metrics as metrics_
+from . import defaults, jcasc, jcasc_fragments, labels, metrics as metrics_, scheduling
 from .backup import JenkinsHomeBackup
 from .controller_pod import (
     CASC_CONFIG_MAP, SELECTOR, MergedNeeds, controller_files, merge_controller_document, pod_template,
@@ -124,6 +124,15 @@ class JenkinsController(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
                 depends_on=[home, governing] if home else [governing])),
         )
+
+        budget = scheduling.disruption_budget_spec(controller.disruption_budget, selector)
+        if budget is not None:
+            k8s.policy.v1.PodDisruptionBudget(
+                "disruption-budget",
+                metadata=meta("jenkins"),
+                spec=budget,
+                opts=child,
+            )
 
         k8s.core.v1.Service(
             "http",

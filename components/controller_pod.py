@@ -8,7 +8,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 
-from . import defaults, jcasc, jcasc_fragments, labels, seed_jobs
+from . import defaults, jcasc, jcasc_fragments, labels, scheduling, seed_jobs
 from .endpoints import Endpoints
 from .plugin_install import CACHE_DIR, controller_plugin_mounts, init_container, stack_plugins
 from .plugin_lock import PluginLock, plugins_txt
@@ -204,7 +204,7 @@ def pod_template(controller, merged: MergedNeeds, files: ControllerFiles, secret
     template = {
         "metadata": {"labels": {**labels.common("controller", "jenkins"), **merged.pod_labels},
                      "annotations": {"jenkins-k8s.io/config-checksum": files.checksum}},
-        "spec": {
+        "spec": scheduling.apply({
             "serviceAccountName": service_account_name,
             "automountServiceAccountToken": uses_kubernetes_api(merged),
             "enableServiceLinks": False,
@@ -214,7 +214,7 @@ def pod_template(controller, merged: MergedNeeds, files: ControllerFiles, secret
                                *merged.init_containers],
             "containers": [jenkins_container(controller, merged)],
             "volumes": pod_volumes(secret_files, merged, claim_name),
-        },
+        }, controller.scheduling, own_labels=SELECTOR),
     }
     template["spec"] = site.pod_spec(template["spec"], truststore_image=controller.image)
     return template

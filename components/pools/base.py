@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, ClassVar, Mapping, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import Field, field_validator
 
 from ..config_types import Model, PoolName
+from ..scheduling import SchedulingConfig
 from ..endpoints import Endpoints
 from ..site import Site
 from ..site_objects import register_site_objects
@@ -19,6 +21,19 @@ class PoolConfig(Model):
 
     name: PoolName
     """Pool name, unique in the stack: lower case, at most 20 characters; part of the pool's namespace and object names."""
+    scheduling: Optional[SchedulingConfig] = Field(None, description=(
+        "where the pool's pods may run (nodeSelector, tolerations, affinity, topologySpreadConstraints, "
+        "priorityClassName); kubernetes pools pass it to every template that sets none of its own"))
+
+    # Set by pool types whose agents are not Kubernetes pods: why `scheduling` cannot apply to them.
+    UNPLACEABLE: ClassVar[Optional[str]] = None
+
+    @field_validator("scheduling")
+    @classmethod
+    def _placeable(cls, value):
+        if value is not None and cls.UNPLACEABLE:
+            raise ValueError(cls.UNPLACEABLE)
+        return value
 
     def controller_host_access(self) -> Optional[str]:
         """Why the controller pod must mount a host path for this pool, or None (the norm)."""

@@ -36,6 +36,7 @@ TYPE = "controller"
 class ControllerPoolConfig(PoolConfig):
     type: Literal["controller"]
     """`controller`: builds run on executors of the controller itself."""
+    UNPLACEABLE = "builds run in the controller pod: place it with controller.scheduling"
     executors: Executors = 2
     """Number of executors on the controller (1-64)."""
     labels: Annotated[tuple[JenkinsLabel, ...], Field(min_length=1)]

@@ -94,6 +94,9 @@ def _unique_names(templates) -> None:
 class DockerCloudPoolConfig(PoolConfig):
     type: Literal["docker-cloud"]
     """`docker-cloud`: the Docker plugin starts agent containers on the node's Docker daemon."""
+    UNPLACEABLE = ("docker-cloud agents are containers the node's Docker daemon starts, not pods: "
+                   "Kubernetes does not place them (they run on the controller's node; place the "
+                   "controller with controller.scheduling)")
     docker: NodeDockerConfig = NodeDockerConfig()
     """How the controller reaches the node's Docker daemon."""
     container_cap: Annotated[int, Field(ge=1, le=1000)] = 10

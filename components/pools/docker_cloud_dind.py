@@ -27,7 +27,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .. import defaults, labels
+from .. import defaults, labels, scheduling
 from ..config_types import (
     Model, OptionalStorageClass, PinnedImage, Replicas, ResourcesConfig, StorageSize, memory_bytes,
 )
@@ -84,6 +84,12 @@ class DockerCloudDindPoolConfig(PoolConfig):
             "agent containers per daemon (per replica). Every agent container runs inside the dind "
             "container's memory limit, so the templates' memoryLimitMb at this many containers must fit "
             "in daemon.resources.limits.memory; unset, it is the most that fit"))
+
+    disruption_budget: scheduling.DisruptionBudgetConfig = Field(
+        scheduling.DisruptionBudgetConfig(), description=(
+            "PodDisruptionBudget of the daemon pods (`scheduling` places them, and with them every agent "
+            "container): an eviction kills every build on that daemon; the default (maxUnavailable 0) "
+            "blocks node drains until it is changed"))
 
     @field_validator("templates")
     @classmethod
@@ -246,7 +252,7 @@ class DockerCloudDindPool(AgentPool):
                 "selector": {"matchLabels": selector},
                 "template": {
                     "metadata": {"labels": {**pod_labels, **selector}},
-                    "spec": context.site.pod_spec({
+                    "spec": context.site.pod_spec(scheduling.apply({
                         "automountServiceAccountToken": False,
                         "enableServiceLinks": False,
                         # Pod level stays minimal: the one container is privileged and runs as root.
@@ -255,7 +261,7 @@ class DockerCloudDindPool(AgentPool):
                             certs_volume="tls", data_volume=data_volume, image=daemon.image,
                             resources=daemon.resources)],
                         "volumes": [server_certs_volume("tls", "dind-server-tls")],
-                    }, truststore_image=None, dockerd_containers=("dind",)),
+                    }, config.scheduling, own_labels=selector), truststore_image=None, dockerd_containers=("dind",)),
                 },
                 "volumeClaimTemplates": [{
                     "metadata": {"name": data_volume, "labels": self.pool_labels("dind")},
@@ -264,6 +270,16 @@ class DockerCloudDindPool(AgentPool):
             },
             opts=self.child_opts(depends_on=[server_secret, service, *self.site_objects]),
         )
+
+        budget = scheduling.disruption_budget_spec(config.disruption_budget, selector)
+        if budget is not None:
+            k8s.policy.v1.PodDisruptionBudget(
+                self.child_name("dind-disruption-budget"),
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE, namespace=namespace,
+                                                    labels=self.pool_labels("dind")),
+                spec=budget,
+                opts=self.child_opts(),
+            )
 
         controller_selector = dict(labels.CONTROLLER_SELECTOR)
         if context.network_policies:

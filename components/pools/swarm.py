@@ -25,7 +25,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pydantic import Field
 
-from .. import defaults, labels
+from .. import defaults, labels, scheduling
 from ..config_types import Executors, JenkinsLabel, PinnedImage, Replicas, ResourcesConfig
 from ..jcasc import secret_ref
 from ..network_policies import deny_ingress_policy
@@ -211,7 +211,8 @@ def statefulset_spec(config: SwarmClientConfig, *, spec: dict, pod_labels: dict,
         # Agents are interchangeable: start and stop them all at once, not one by one.
         "podManagementPolicy": "Parallel",
         "selector": {"matchLabels": selector_labels(config.name)},
-        "template": {"metadata": {"labels": pod_labels}, "spec": spec},
+        "template": {"metadata": {"labels": pod_labels},
+                     "spec": scheduling.apply(spec, config.scheduling, own_labels=selector_labels(config.name))},
     }
     if volume_claim_templates:
         body["volumeClaimTemplates"] = list(volume_claim_templates)
@@ -268,8 +269,10 @@ def register_login(pool: AgentPool, namespace: pulumi.Input[str]) -> SwarmLogin:
 
 def register_workload(pool: AgentPool, namespace: pulumi.Input[str], *, spec: dict, pod_labels: dict,
                       depends_on: Sequence[pulumi.Resource] = (),
-                      volume_claim_templates: Sequence[dict] = ()) -> None:
-    """Headless Service (the StatefulSet's required governing Service), StatefulSet, deny-ingress policy."""
+                      volume_claim_templates: Sequence[dict] = (),
+                      disruption_budget: Optional[scheduling.DisruptionBudgetConfig] = None) -> None:
+    """Headless Service (the StatefulSet's required governing Service), StatefulSet, deny-ingress policy,
+    and a PodDisruptionBudget when one is asked for."""
     config = pool.config
     # The swarm client image's JDK builds the truststore: the client image is any JDK image.
     spec = pool.context.site.pod_spec(spec, truststore_image=defaults.SWARM_CLIENT_IMAGE,
@@ -289,6 +292,15 @@ def register_workload(pool: AgentPool, namespace: pulumi.Input[str], *, spec: di
                               volume_claim_templates=volume_claim_templates),
         opts=pool.child_opts(depends_on=[service, *depends_on, *pool.site_objects]),
     )
+    budget = scheduling.disruption_budget_spec(disruption_budget, selector_labels(config.name))
+    if budget is not None:
+        k8s.policy.v1.PodDisruptionBudget(
+            pool.child_name("disruption-budget"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=config.name, namespace=namespace,
+                                                labels=pool.pool_labels("swarm-agent")),
+            spec=budget,
+            opts=pool.child_opts(),
+        )
     if not pool.context.network_policies:
         return
     # Swarm clients dial out; nothing needs to reach them.

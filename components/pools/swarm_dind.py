@@ -22,9 +22,11 @@ from typing import Literal, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import Field
 
 from .. import defaults, labels
 from ..config_types import OptionalStorageClass, ResourcesConfig, StorageSize
+from ..scheduling import DisruptionBudgetConfig
 from . import docker_access, swarm
 from .base import AgentPool, PoolContext
 from .dind import (
@@ -60,6 +62,9 @@ class SwarmDindPoolConfig(swarm.SwarmClientConfig):
     """StorageClass of the image-cache claims; unset uses the cluster's default."""
     dind_resources: ResourcesConfig = defaults.DIND_RESOURCES
     """Requests and limits of each DinD sidecar."""
+    disruption_budget: DisruptionBudgetConfig = Field(DisruptionBudgetConfig(), description=(
+        "PodDisruptionBudget of the client pods: an eviction kills the builds running on that client "
+        "and its daemon; the default (maxUnavailable 0) blocks node drains until it is changed"))
 
 
 def dind_sidecar(config: SwarmDindPoolConfig) -> dict:
@@ -129,6 +134,7 @@ class SwarmDindPool(AgentPool):
             pod_labels={**self.pool_labels("swarm-agent"), labels.DIND: "true"},
             depends_on=[login.pool_secret, *cert_secrets],
             volume_claim_templates=[data_claim_template(config)],
+            disruption_budget=config.disruption_budget,
         )
         self.agent_labels = tuple(config.labels)
         # docker-workflow: Docker Pipeline (`docker.image(...).inside`), what the seed ran on these agents.
