@@ -152,11 +152,20 @@ class SchedulingConfig(Model):
     def pod_spec_fields(self, own_labels: Optional[dict] = None) -> dict:
         """The PodSpec fields to merge in. A topology spread constraint without a labelSelector counts
         the workload's own pods (`own_labels`), which is what spreading replicas means."""
-        fields = self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
+        fields = _without_empty(self.model_dump(mode="json", by_alias=True, exclude_none=True))
         if own_labels is not None:
             for constraint in fields.get("topologySpreadConstraints", []):
                 constraint.setdefault("labelSelector", {"matchLabels": dict(own_labels)})
         return fields
+
+
+def _without_empty(value):
+    """Drop keys whose value is an empty list or mapping: an unset field, not an empty one."""
+    if isinstance(value, dict):
+        return {k: _without_empty(v) for k, v in value.items() if v not in ({}, [])}
+    if isinstance(value, list):
+        return [_without_empty(v) for v in value]
+    return value
 
 
 def apply(spec: dict, scheduling: Optional[SchedulingConfig], own_labels: Optional[dict] = None) -> dict:

@@ -7,13 +7,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator, model_validator
 
-from .. import defaults, labels
+from .. import defaults, labels, scheduling
 from ..jcasc import to_yaml
 from ..network_policies import deny_ingress_policy
-from ..config_types import DnsLabel, JenkinsLabel, Model, PinnedImage, ResourcesConfig
+from ..config_types import DnsLabel, DnsName, JenkinsLabel, Model, PinnedImage, ResourcesConfig
 from ..pod_security import restricted_container_context, restricted_pod_context
+from ..scheduling import SchedulingConfig
 from ..site import Site
 from .base import AgentPool, ControllerNeeds, PoolConfig, PoolContext
+from .kubernetes_template import TemplateEnvVar, TemplateServiceAccount, TemplateVolume, WorkspaceVolumeConfig
 
 TYPE = "kubernetes"
 
@@ -48,6 +50,36 @@ class PodTemplateConfig(Model):
     """Most agent pods of this template at once (1-1000)."""
     idle_minutes: Annotated[int, Field(ge=0, le=1440)] = 0
     """Minutes an idle agent pod is kept for the next build; 0 gives one build per pod."""
+    jnlp_image: Optional[PinnedImage] = Field(None, description=(
+        "image of the `jnlp` agent container (default: the pinned jenkins/inbound-agent); it must run "
+        "the inbound agent as uid 1000"))
+    env: tuple[TemplateEnvVar, ...] = Field((), description=(
+        "environment of every container in the pod: `{name, value}` or `{name, secret: {secretName, key}}`"))
+    volumes: tuple[TemplateVolume, ...] = Field((), description=(
+        "volumes mounted into every container: `{name, mountPath, readOnly, <one source>}` with source "
+        "emptyDir, configMap, secret or persistentVolumeClaim"))
+    workspace_volume: Optional[WorkspaceVolumeConfig] = Field(None, description=(
+        "the build workspace (default: an emptyDir): `{type: emptyDir, memory, sizeLimit}` or "
+        "`{type: ephemeral, size, storageClassName, accessModes}`"))
+    service_account: Optional[TemplateServiceAccount] = Field(None, description=(
+        "the pods' own ServiceAccount (default: the namespace's `default`, without a token)"))
+    image_pull_secrets: tuple[DnsName, ...] = Field((), description=(
+        "Secrets in the pool's namespace used to pull this template's images"))
+    scheduling: Optional[SchedulingConfig] = Field(None, description=(
+        "placement of this template's pods; replaces the pool's `scheduling` as a whole"))
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "PodTemplateConfig":
+        names = [v.name for v in self.volumes]
+        if len(set(names)) != len(names):
+            raise ValueError("volumes: names must be unique")
+        paths = [v.mount_path for v in self.volumes]
+        if len(set(paths)) != len(paths):
+            raise ValueError("volumes: mountPaths must be unique")
+        variables = [e.name for e in self.env]
+        if len(set(variables)) != len(variables):
+            raise ValueError("env: names must be unique")
+        return self
 
 
 class KubernetesPoolConfig(PoolConfig):
@@ -68,6 +100,13 @@ class KubernetesPoolConfig(PoolConfig):
         names = [t.name for t in templates]
         if len(set(names)) != len(names):
             raise ValueError("template names must be unique")
+        created: dict[str, TemplateServiceAccount] = {}
+        for template in templates:
+            account = template.service_account
+            if account is not None and account.create:
+                if created.setdefault(account.name, account) != account:
+                    raise ValueError(f"service account '{account.name}' is created by two templates with "
+                                     "different settings")
         return templates
 
     @model_validator(mode="after")
@@ -75,6 +114,11 @@ class KubernetesPoolConfig(PoolConfig):
         if self.builder and any(c.name == BUILDKIT_CONTAINER for t in self.templates for c in t.containers):
             raise ValueError(f"builder: a template already has a container named '{BUILDKIT_CONTAINER}'")
         return self
+
+    def created_service_accounts(self) -> list[TemplateServiceAccount]:
+        accounts = {t.service_account.name: t.service_account for t in self.templates
+                    if t.service_account is not None and t.service_account.create}
+        return list(accounts.values())
 
 
 # Only what the plugin does with agent pods, and only in the pool's own namespace (jenkinsci/
@@ -139,12 +183,12 @@ def buildkit_container(resources: ResourcesConfig) -> dict:
 
 
 def agent_pod_yaml(template: PodTemplateConfig, pool_name: str, builder: Optional[str] = None,
-                   site: Site = Site()) -> str:
+                   pool_scheduling: Optional[SchedulingConfig] = None, site: Site = Site()) -> str:
     """The pod every build of this template runs in, restricted from the pod down to each container;
     with `builder`, plus the builder container and the one relaxation it needs."""
     containers = [{
         "name": "jnlp",
-        "image": defaults.INBOUND_AGENT_IMAGE,
+        "image": template.jnlp_image or defaults.INBOUND_AGENT_IMAGE,
         "resources": template.agent_resources.as_kubernetes(),
         "securityContext": restricted_container_context(read_only_root=False),
     }]
@@ -167,26 +211,47 @@ def agent_pod_yaml(template: PodTemplateConfig, pool_name: str, builder: Optiona
         pod_labels[BUILDER_LABEL] = builder
         containers.append(buildkit_container(template.builder_resources))
         spec["volumes"] = [{"name": "buildkit-state", "emptyDir": {}}]
-    # The inbound agent image's JDK builds the truststore (the image is already pulled for jnlp).
+    # Template env and volumes reach every container, the builder's too.
+    for container in containers:
+        if template.env:
+            container["env"] = [*container.get("env", []), *(v.as_kubernetes() for v in template.env)]
+        if template.volumes:
+            container["volumeMounts"] = [*container.get("volumeMounts", []),
+                                         *(v.mount() for v in template.volumes)]
+    if template.volumes:
+        spec["volumes"] = [*spec.get("volumes", []), *(v.as_kubernetes() for v in template.volumes)]
+    account = template.service_account
+    if account is not None:
+        spec["serviceAccountName"] = account.name
+        spec["automountServiceAccountToken"] = account.automount_token
+    if template.image_pull_secrets:
+        spec["imagePullSecrets"] = [{"name": name} for name in template.image_pull_secrets]
+    spec = scheduling.apply(spec, template.scheduling or pool_scheduling, own_labels=pod_labels)
+    # The pinned inbound agent image's JDK builds the truststore (already pulled for jnlp unless jnlpImage is set).
     spec = site.pod_spec(spec, truststore_image=defaults.INBOUND_AGENT_IMAGE)
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": pod_labels}, "spec": spec}
     return to_yaml(pod)
 
 
+def template_jcasc(template: PodTemplateConfig, config: "KubernetesPoolConfig", namespace: str,
+                   site: Site = Site()) -> dict:
+    entry = {
+        "name": template.name,
+        "label": " ".join(template.labels),
+        "namespace": namespace,
+        "nodeUsageMode": "EXCLUSIVE",
+        "instanceCap": template.instance_cap,
+        "idleMinutes": template.idle_minutes,
+        "yamlMergeStrategy": "override",
+        "yaml": agent_pod_yaml(template, config.name, config.builder, config.scheduling, site),
+    }
+    if template.workspace_volume is not None:
+        entry["workspaceVolume"] = template.workspace_volume.as_jcasc()
+    return entry
+
+
 def cloud_jcasc(config: KubernetesPoolConfig, namespace: str, jenkins_url: str, site: Site = Site()) -> dict:
-    templates = [
-        {
-            "name": template.name,
-            "label": " ".join(template.labels),
-            "namespace": namespace,
-            "nodeUsageMode": "EXCLUSIVE",
-            "instanceCap": template.instance_cap,
-            "idleMinutes": template.idle_minutes,
-            "yamlMergeStrategy": "override",
-            "yaml": agent_pod_yaml(template, config.name, config.builder, site),
-        }
-        for template in config.templates
-    ]
+    templates = [template_jcasc(template, config, namespace, site) for template in config.templates]
     return {"jenkins": {"clouds": [{"kubernetes": {
         "name": config.name,
         "namespace": namespace,
@@ -229,6 +294,16 @@ class KubernetesPool(AgentPool):
                                               namespace=endpoints.namespace)],
             opts=self.child_opts(),
         )
+        for account in config.created_service_accounts():
+            # No token unless a template asks for one (the pod's own automountServiceAccountToken wins).
+            k8s.core.v1.ServiceAccount(
+                self.child_name(f"sa-{account.name}"),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=account.name, namespace=namespace, labels=self.pool_labels("agents"),
+                    annotations=dict(account.annotations) or None),
+                automount_service_account_token=False,
+                opts=self.child_opts(),
+            )
         if context.network_policies:
             # The plugin reaches its pods through the API server (exec, logs) and the agents dial
             # out over WebSocket: nothing needs to open a connection to a build pod.
