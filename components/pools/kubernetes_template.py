@@ -35,7 +35,7 @@ Quantity = Annotated[str, StringConstraints(pattern=r"^\d+(Ki|Mi|Gi|Ti|k|M|G|T)?
 def _exactly_one(model: Model, fields: tuple[str, ...]) -> None:
     given = [name for name in fields if getattr(model, name) is not None]
     if len(given) != 1:
-        keys = ", ".join(model.model_fields[name].alias or name for name in fields)
+        keys = ", ".join(type(model).model_fields[name].alias or name for name in fields)
         raise ValueError(f"set exactly one of: {keys}")
 
 
