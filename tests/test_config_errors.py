@@ -75,18 +75,17 @@ def test_a_valid_minimal_config_synthesizes():
 @pytest.mark.parametrize("config, error", [
     # `controller` and `kubernetes` are also pool type names: the hint must follow the config keys.
     ({"jenkins:controller": {"resorces": {}}},
-     "jenkins:controller.resorces: unknown key (allowed: adminUser, backup, extraPlugins, image, javaOpts, plugins, "
-     "resources, "
-     "storage, systemMessage)"),
+     "jenkins:controller.resorces: unknown key (allowed: adminUser, backup, disruptionBudget, extraPlugins, image, "
+     "javaOpts, plugins, resources, scheduling, storage, systemMessage)"),
     ({"jenkins:kubernetes": {"kubeconfig": "x"}},
      "jenkins:kubernetes.kubeconfig: unknown key (allowed: context, renderYamlToDirectory)"),
     ({"jenkins:controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"},
                                            "limits": {"cpu": "1", "memory": "1Gi"}, "request": {}}}},
      "jenkins:controller.resources.request: unknown key (allowed: limits, requests)"),
     ({"jenkins:pools": [{**K8S_POOL, "replics": 1}]},
-     "jenkins:pools[0].replics: unknown key (allowed: builder, containerCap, name, templates, type)"),
+     "jenkins:pools[0].replics: unknown key (allowed: builder, containerCap, name, scheduling, templates, type)"),
     ({"jenkins:pools": [{"name": "c", "type": "controller", "executors": 2, "labels": ["x"], "nodeSelector": {}}]},
-     "jenkins:pools[0].nodeSelector: unknown key (allowed: docker, executors, labels, name, type)"),
+     "jenkins:pools[0].nodeSelector: unknown key (allowed: docker, executors, labels, name, scheduling, type)"),
 ])
 def test_unknown_keys_list_the_keys_allowed_at_that_path(config, error):
     assert synth_config({**minimal_config(), **config}).error == error
@@ -108,7 +107,8 @@ def test_unknown_keys_list_the_keys_allowed_at_that_path(config, error):
     # One typo in the only template: its two errors, not a third about the template list.
     ({"jenkins:pools": [{**K8S_POOL, "templates": [{"name": "d", "label": ["x"]}]}]},
      "jenkins:pools[0].templates[0].labels: required key is missing; jenkins:pools[0].templates[0].label: "
-     "unknown key (allowed: agentResources, builderResources, containers, idleMinutes, instanceCap, labels, name)"),
+     "unknown key (allowed: agentResources, builderResources, containers, env, idleMinutes, imagePullSecrets, "
+     "instanceCap, jnlpImage, labels, name, scheduling, serviceAccount, volumes, workspaceVolume)"),
 ])
 def test_errors_speak_of_the_config_not_of_python(config, error):
     assert synth_config({**minimal_config(), **config}).error == error
