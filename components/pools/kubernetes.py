@@ -51,8 +51,8 @@ class PodTemplateConfig(Model):
     idle_minutes: Annotated[int, Field(ge=0, le=1440)] = 0
     """Minutes an idle agent pod is kept for the next build; 0 gives one build per pod."""
     jnlp_image: Optional[PinnedImage] = Field(None, description=(
-        "image of the `jnlp` agent container (default: the pinned jenkins/inbound-agent); it must run "
-        "the inbound agent as uid 1000"))
+        "image of the `jnlp` agent container (default: the pinned jenkins/inbound-agent): an inbound-agent "
+        "image, which the pod runs as uid 1000"))
     env: tuple[TemplateEnvVar, ...] = Field((), description=(
         "environment of every container in the pod: `{name, value}` or `{name, secret: {secretName, key}}`"))
     volumes: tuple[TemplateVolume, ...] = Field((), description=(
