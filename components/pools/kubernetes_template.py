@@ -2,17 +2,18 @@
 a workspace volume, a service account, image pull secrets, placement and the agent image.
 
 Everything but the workspace volume goes into the template's pod YAML, which the policy pack checks
-like any other pod. The plugin builds the pod by combining that YAML (the parent) with the pod it
-builds from the template's own attributes: the spec starts as the YAML's (`withNewSpecLike(parent
-.getSpec())`), so serviceAccountName, automountServiceAccountToken, affinity, topologySpread and
-priorityClassName pass through; nodeSelector, tolerations and imagePullSecrets are merged
-(jenkinsci/kubernetes-plugin a82d78a0, src/main/java/org/csanchez/jenkins/plugins/kubernetes/
-PodTemplateUtils.java:268-335). Volumes are merged by name with the built pod winning
-(PodTemplateUtils.java:411-416), and the built pod always has a `workspace-volume` made from the
-template's `workspaceVolume` attribute (PodTemplateBuilder.java:212): a workspace volume written in
-the YAML would be replaced, so it is set through JCasC `workspaceVolume` instead
-(PodTemplate.java:841-844; emptyDirWorkspaceVolume and genericEphemeralVolume,
-volumes/workspace/EmptyDirWorkspaceVolume.java:55-76,115, GenericEphemeralWorkspaceVolume.java:32-71).
+like any other pod. The plugin builds the pod by combining that YAML, as the parent, with the pod it
+builds from the template's own attributes (jenkinsci/kubernetes-plugin a82d78a0,
+src/main/java/org/csanchez/jenkins/plugins/kubernetes/PodTemplateBuilder.java:299). The combined
+spec starts as the YAML's (`withNewSpecLike(parent.getSpec())`), so serviceAccountName,
+automountServiceAccountToken, affinity, topologySpreadConstraints and priorityClassName pass
+through, and nodeSelector, tolerations and imagePullSecrets are merged (PodTemplateUtils.java:
+268-342). Volumes are merged by name with the built pod winning (PodTemplateUtils.java:411-416),
+and the built pod always has a `workspace-volume` made from the template's `workspaceVolume`
+attribute (PodTemplateBuilder.java:212): a workspace volume written in the YAML would be replaced,
+so it is set through JCasC `workspaceVolume` instead (PodTemplate.java:841-844;
+emptyDirWorkspaceVolume and genericEphemeralVolume: volumes/workspace/EmptyDirWorkspaceVolume.java:
+55-76,115 and GenericEphemeralWorkspaceVolume.java:32-71).
 """
 from __future__ import annotations
 
