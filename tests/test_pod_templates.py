@@ -136,7 +136,7 @@ def test_template_pods_are_valid_pods(rendered, version):
     ({"env": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]},
      "jenkins:pools[0].templates[0]: env: names must be unique"),
     ({"volumes": [{"name": "workspace-volume", "mountPath": "/x", "emptyDir": {}}]},
-     "jenkins:pools[0].templates[0].volumes[0]: volume name 'workspace-volume' is the Kubernetes plugin's own"),
+     "jenkins:pools[0].templates[0].volumes[0]: volume name 'workspace-volume' is taken by the Kubernetes plugin or the builder"),
     ({"volumes": [{"name": "w", "mountPath": "/home/jenkins/agent", "emptyDir": {}}]},
      "jenkins:pools[0].templates[0].volumes[0]: /home/jenkins/agent is the workspace: use workspaceVolume"),
     ({"volumes": [{"name": "h", "mountPath": "/x", "hostPath": {"path": "/"}}]},
@@ -200,3 +200,15 @@ def test_pack_finds_a_privileged_container_hidden_in_a_pod_template(pack, render
     (privileged,) = [v for v in found if v.policy_name == "pss-privileged"]
     # Named by the template's namespace, cloud and template, and the container.
     assert "jenkins-test-k8s/k8s/rich" in privileged.message and '"sneaky"' in privileged.message
+
+
+def test_image_build_pods_keep_their_builder_and_add_the_templates_env_and_volumes():
+    synthesis = synth_pools({"name": "build", "type": "kubernetes", "builder": "buildkit-rootless", "templates": [
+        {"name": "t", "labels": ["t"], "env": [{"name": "REGISTRY", "value": "registry.example.com"}],
+         "volumes": [{"name": "docker-config", "mountPath": "/home/user/.docker", "readOnly": True,
+                      "secret": {"name": "registry-push"}}]}]})
+    spec = pod(synthesis, "t")["spec"]
+    (buildkit,) = [c for c in spec["containers"] if c["name"] == "buildkit"]
+    assert [e["name"] for e in buildkit["env"]] == ["BUILDKITD_FLAGS", "REGISTRY"]
+    assert [m["name"] for m in buildkit["volumeMounts"]] == ["buildkit-state", "docker-config"]
+    assert [v["name"] for v in spec["volumes"]] == ["buildkit-state", "docker-config"]
