@@ -76,3 +76,21 @@ def test_the_jenkins_home_claim_and_namespace_keep_their_urns():
     assert ("urn:pulumi:prod::jenkins-k8s::jenkins:index:JenkinsPlatform$jenkins:index:JenkinsController"
             "$kubernetes:core/v1:PersistentVolumeClaim::jenkins-home") in urns
     assert "urn:pulumi:prod::jenkins-k8s::jenkins:index:JenkinsPlatform$kubernetes:core/v1:Namespace::controller-namespace" in urns
+
+
+def test_json_render_is_the_same_whatever_the_hash_seed():
+    """The engine treats dependsOn as a set; the harness records it sorted, so two renders of one
+    stack are byte-identical (string hashing, hence set order, changes with PYTHONHASHSEED)."""
+    import os
+    import subprocess
+    import sys
+
+    from tools.harness import ROOT
+
+    def render(seed: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "tools.synth", "dev", "--format", "json"], cwd=ROOT,
+                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert render("1") == render("2") == render("3")

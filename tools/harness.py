@@ -561,7 +561,7 @@ def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, 
             record = by_urn[urn] = Record(
                 urn=urn, type=request.type, name=request.name, parent=request.parent,
                 custom=request.custom, protect=bool(request.protect),
-                retain_on_delete=bool(request.retainOnDelete), depends_on=list(request.dependencies),
+                retain_on_delete=bool(request.retainOnDelete), depends_on=sorted(request.dependencies),
                 provider=request.provider, raw_inputs=inputs, checked_inputs=checked,
                 aliases=[{k: v for k, v in (("type", a.spec.type), ("name", a.spec.name), ("urn", a.urn)) if v}
                          for a in request.aliases],
