@@ -12,7 +12,7 @@ from . import defaults
 from .config_network import AgentEgressConfig, ExposureConfig
 from .config_site import CaBundleConfig, ImagesConfig, ProxyConfig, docker_config_problem
 from .config_types import (
-    DnsLabel, DnsName, JenkinsLabel, Model, OptionalStorageClass, PinnedImage, ResourcesConfig, StorageSize,
+    DnsLabel, DnsName, Model, OptionalStorageClass, PinnedImage, ResourcesConfig, StorageSize,
 )
 from .jcasc_fragments import secret_literals
 from .credential_config import CREDENTIAL_TYPE_NAMES, CREDENTIAL_TYPES, CredentialConfig
@@ -208,6 +208,12 @@ class MetricsConfig(Model):
 PoolUnion = Annotated[Union[tuple(POOL_CONFIGS)], Field(discriminator="type")]
 
 
+def repeated(values) -> list[str]:
+    """The values that occur more than once, sorted (for "... is used twice" errors)."""
+    seen: list[str] = list(values)
+    return sorted({value for value in seen if seen.count(value) > 1})
+
+
 class StackConfig(Model):
     environment: DnsLabel
     """Environment name: selects the policy config `policy/config/<environment>.json`."""
@@ -236,8 +242,7 @@ class StackConfig(Model):
     @field_validator("jobs")
     @classmethod
     def _job_names_unique(cls, jobs: tuple) -> tuple:
-        names = [job.name for job in jobs]
-        twice = sorted({name for name in names if names.count(name) > 1})
+        twice = repeated(job.name for job in jobs)
         if twice:
             raise ValueError(f"job name '{twice[0]}' is used twice; job names must be unique")
         return jobs
@@ -248,8 +253,7 @@ class StackConfig(Model):
     @field_validator("credentials")
     @classmethod
     def _credential_ids_unique(cls, credentials: tuple) -> tuple:
-        ids = [credential.id for credential in credentials]
-        twice = sorted({i for i in ids if ids.count(i) > 1})
+        twice = repeated(credential.id for credential in credentials)
         if twice:
             raise ValueError(f"credential id {', '.join(repr(i) for i in twice)} is used twice; ids must be unique")
         return credentials
