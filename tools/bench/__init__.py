@@ -1,4 +1,4 @@
-"""python -m tools.bench [--runs N] [--smoke] [--only floor,phases,scale,policy] [--json FILE]: performance table.
+"""python -m tools.bench [--runs N] [--smoke] [--only floor,phases,scale,policy,suite] [--json FILE]: performance table.
 
 Sections (each figure the median of --runs runs; ratios are taken pair by pair within one run):
 
@@ -16,6 +16,8 @@ Sections (each figure the median of --runs runs; ratios are taken pair by pair w
           FILES...`) and Checkov (pinned, in its own git-ignored venv .bench-venv/, created on demand;
           never a runtime dependency) on the Pod Security corpus (../shared/corpus/psa), bare and
           wrapped in workload kinds: time and agreement with the corpus verdicts per check family.
+  suite   the test suite once, as ./scripts/test.sh runs it (pytest on every core): wall and CPU
+          time, test counts, and the ten files whose tests take longest (not in a smoke run).
 
 --smoke runs one iteration of everything on small inputs (the test suite runs it); it uses Checkov
 only if .bench-venv already has it.

@@ -16,13 +16,14 @@ from .phases import bench_phases, phases_worker
 from .policy import SMOKE_KINDS, WRAP_KINDS, bench_policy
 from .report import render
 from .scale import SCALE_SIZES, SMOKE_SCALE_SIZES, bench_scale, scale_worker
+from .suite import bench_suite
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=DOC.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="one quick iteration of everything")
-    parser.add_argument("--only", default="floor,phases,scale,policy", help="comma-separated sections")
+    parser.add_argument("--only", default="floor,phases,scale,policy,suite", help="comma-separated sections")
     parser.add_argument("--stacks", help="comma-separated stacks for the floor section (default: all)")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
@@ -59,6 +60,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         if "policy" in sections:
             results["policy"] = bench_policy(runs, tmp_path, SMOKE_KINDS if args.smoke else tuple(WRAP_KINDS),
                                              install_checkov=not args.smoke)
+        if "suite" in sections:
+            # The suite runs this benchmark's smoke pass itself: a smoke run does not recurse.
+            results["suite"] = ({"skipped": "not in a smoke run (the suite runs the smoke pass)"} if args.smoke
+                                else bench_suite())
     print(render(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))

@@ -70,4 +70,16 @@ def render(results: dict) -> str:
                     lines.append(f"| {family} | {pct(p['pack_agreement'].get(family))} | "
                                  f"{pct(p['checkov_agreement'].get(family))} |")
             lines.append("")
+    if "suite" in results:
+        s = results["suite"]
+        lines += ["## Test suite (`./scripts/test.sh`'s pytest command, once)", ""]
+        if "skipped" in s:
+            lines += [f"skipped: {s['skipped']}", ""]
+        else:
+            counts = ", ".join(f"{n} {what}" for what, n in s["counts"].items())
+            lines += [f"{counts}; wall {s['wall_s']:.1f} s with `-n {s['workers']}` (aim: under {s['aim_s']:.0f} s), "
+                      f"CPU {s['cpu_s']:.1f} s over every worker and subprocess; the tests' own durations add up "
+                      f"to {s['durations_sum_s']:.1f} s.", "", "| file | summed test s |", "|---|---|"]
+            lines += [f"| {name} | {seconds:.1f} |" for name, seconds in s["slowest_files"]]
+            lines.append("")
     return "\n".join(lines)
