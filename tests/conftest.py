@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import pickle
 from pathlib import Path
 
 import pytest
@@ -23,10 +25,34 @@ def stack_config(stack: str) -> dict:
     return yaml.safe_load(stack_file(stack).read_text())["config"]
 
 
+# Renders by (stack, config, secret keys), pickled: many tests render the same small config, and the
+# program gives the same resources for a given config (the mocks generate the same values every
+# time). Each caller gets its own unpickled copy, so a test that edits its render cannot change
+# another's. A test that monkeypatches (the program's code, most often) neither reads nor fills it.
+_RENDERS: dict[str, bytes] = {}
+_CACHE_RENDERS = [True]
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_renders_under_monkeypatch(request):
+    # pytest loads this file as a plugin and the tests import it as tests.conftest: two module
+    # objects. The switch that counts is the one in the copy the tests call.
+    from tests import conftest as imported
+
+    imported._CACHE_RENDERS[0] = "monkeypatch" not in request.fixturenames
+    yield
+    imported._CACHE_RENDERS[0] = True
+
+
 def synth_config(config: dict, stack: str = "test") -> Synthesis:
     """Synthesize the real program with this config mapping instead of a stack file."""
     values, secret_keys = config_as_cli_passes_it(copy.deepcopy(config))
-    return synthesize(stack, config=values, secret_keys=secret_keys)
+    if not _CACHE_RENDERS[0]:
+        return synthesize(stack, config=values, secret_keys=secret_keys)
+    key = json.dumps([stack, values, sorted(secret_keys)], sort_keys=True)
+    if key not in _RENDERS:
+        _RENDERS[key] = pickle.dumps(synthesize(stack, config=values, secret_keys=secret_keys))
+    return pickle.loads(_RENDERS[key])
 
 
 def minimal_config(**overrides) -> dict:
