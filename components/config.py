@@ -21,7 +21,7 @@ from .scheduling import DisruptionBudgetConfig, SchedulingConfig
 from .pools import POOL_CONFIGS, POOL_TYPES
 from .pools.docker_cloud_dind import credential_id as dind_credential_id
 from .secret_values import plain_text_problems, secret_config_keys
-from .security_config import REALM_TYPES, LdapRealm, LocalRealm, OidcRealm, SecurityConfig
+from .security_config import REALM_TAGS, REALM_TYPES, SecurityConfig
 from .site import ImageOutsideRegistry, mirrored
 
 NAMESPACE = "jenkins"
@@ -459,7 +459,6 @@ def format_errors(error: ValidationError) -> str:
 
 POOL_TYPE_NAMES = set(POOL_TYPES)
 CREDENTIAL_TAGS = dict(zip(CREDENTIAL_TYPE_NAMES, CREDENTIAL_TYPES))
-REALM_TAGS = {"local": LocalRealm, "oidc": OidcRealm, "ldap": LdapRealm}
 _TAGGED = {"credentials": ("credential type", ", ".join(CREDENTIAL_TYPE_NAMES))}
 _ALLOWED_KEYS = _keys_of(StackConfig)
 

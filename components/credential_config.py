@@ -13,6 +13,14 @@ CredentialId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z
 Description = Annotated[str, Field(max_length=200)]
 Username = Annotated[str, Field(min_length=1, max_length=200)]
 FileName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^/\\]+$")]
+# github-branch-source 1983.vfa_27ed961853 (read at jenkinsci/github-branch-source-plugin 57edfa33,
+# src/main/java/org/jenkinsci/plugins/github_branch_source/): the app ID is checked as an integer
+# (GitHubAppCredentials.java:830-833), the key must be PKCS#8 (:220-226, help-privateKey.html:2),
+# no apiUri means https://api.github.com (:373-375); owners and repositories are GitHub names.
+GithubAppId = Annotated[str, Field(min_length=1, max_length=10, pattern=r"^[1-9][0-9]*$")]
+GithubOwner = Annotated[str, Field(min_length=1, max_length=39, pattern=r"^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$")]
+GithubRepository = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]
+GithubApiUrl = Annotated[str, Field(max_length=2000, pattern=r"^https://[^\s/]+(/\S*[^\s/])?$")]
 
 
 class _Credential(Model):
@@ -68,6 +76,32 @@ class FileCredential(_Credential):
     SECRET_FIELDS = (("content", "content", True),)
 
 
-CREDENTIAL_TYPES = (UsernamePasswordCredential, SecretTextCredential, SshPrivateKeyCredential, FileCredential)
+class GitHubAppCredential(_Credential):
+    type: Literal["githubApp"] = Field(
+        description="A GitHub App (github-branch-source plugin): Jenkins signs with the app's key and uses "
+                    "short-lived installation tokens.")
+    app_id: GithubAppId = Field(description="The App ID GitHub shows on the app's settings page (digits).")
+    private_key: Optional[SecretText] = Field(
+        None, repr=False, description="The app's private key in PKCS#8 PEM (convert GitHub's download with "
+                                      "`openssl pkcs8 -topk8 -nocrypt`), as secure config.")
+    private_key_from: Optional[SecretKeyRef] = Field(None, description="The private key from an existing Secret's key.")
+    owner: Optional[GithubOwner] = Field(
+        None, description="Organization or user whose installation issues tokens; needed when the app is "
+                          "installed in more than one.")
+    repositories: tuple[GithubRepository, ...] = Field(
+        (), description="Limit tokens to these repositories of owner; empty means all the installation can see.")
+    api_uri: Optional[GithubApiUrl] = Field(
+        None, description="API address of a GitHub Enterprise Server (https://host/api/v3); github.com when left out.")
+    SECRET_FIELDS = (("privateKey", "private_key", True),)
+
+    @model_validator(mode="after")
+    def _repositories_need_owner(self):
+        if self.repositories and self.owner is None:
+            raise ValueError("repositories is set but owner is not; name the owner the repositories belong to")
+        return self
+
+
+CREDENTIAL_TYPES = (UsernamePasswordCredential, SecretTextCredential, SshPrivateKeyCredential, FileCredential,
+                    GitHubAppCredential)
 CredentialConfig = Annotated[Union[CREDENTIAL_TYPES], Field(discriminator="type")]
-CREDENTIAL_TYPE_NAMES = ("usernamePassword", "secretText", "sshPrivateKey", "file")
+CREDENTIAL_TYPE_NAMES = ("usernamePassword", "secretText", "sshPrivateKey", "file", "githubApp")

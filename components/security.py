@@ -6,7 +6,7 @@ from typing import Any, Optional
 from . import jcasc
 from .pools.base import ControllerNeeds, SecretFile
 from .secret_values import SecretPart
-from .security_config import AuthorizationConfig, LdapRealm, OidcRealm, Principals, SecurityConfig
+from .security_config import AuthorizationConfig, GithubRealm, LdapRealm, OidcRealm, Principals, SecurityConfig
 
 # Permission ids as matrix-auth resolves them: "<group title>/<permission name>" (matrix-auth
 # PermissionFinder.java:44-75); titles and names from core jenkins-2.568.2 (components/upstream/jcasc.yaml
@@ -15,7 +15,7 @@ ADMINISTER = ("Overall/Administer",)
 DEVELOP = ("Overall/Read", "Job/Read", "Job/Build", "Job/Cancel", "View/Read")
 VIEW = ("Overall/Read", "Job/Read", "View/Read")
 
-PLUGINS = {"local": (), "oidc": ("oic-auth",), "ldap": ("ldap",)}
+PLUGINS = {"local": (), "oidc": ("oic-auth",), "ldap": ("ldap",), "github": ("github-oauth",)}
 REALM_SECRET_NAME = "jenkins-security-realm"
 
 
@@ -59,6 +59,14 @@ def realm_document(security: SecurityConfig, *, admin_user: str, admin_password_
         if realm.manager_dn is not None:
             server["managerPasswordSecret"] = jcasc.secret_ref(realm_file_name("managerPassword"))
         return {"ldap": {"configurations": [server]}}
+    if isinstance(realm, GithubRealm):
+        # Every constructor parameter is given: a missing one reaches the plugin as null, and it
+        # compares and splits these fields without a null check (GithubSecurityRealm.java:198,740-744).
+        return {"github": {"githubWebUri": jcasc.literal(realm.github_web_uri),
+                           "githubApiUri": jcasc.literal(realm.api_uri),
+                           "clientID": jcasc.literal(realm.client_id),
+                           "clientSecret": jcasc.secret_ref(realm_file_name("clientSecret")),
+                           "oauthScopes": realm.oauth_scopes}}
     return {"local": {"allowsSignup": False, "users": [{"id": admin_user, "password": admin_password_ref}]}}
 
 

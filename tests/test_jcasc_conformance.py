@@ -34,6 +34,8 @@ PINNED = {
     "ssh-credentials": "372.va_250881b_08cd",
     "oic-auth": "4.718.ve731df6ca_88a_",
     "ldap": "807.809.vd3a_4e5e4ec98",
+    "github-oauth": "685.v53b_070455063",
+    "github-branch-source": "1983.vfa_27ed961853",
 }
 # What was actually read where the pinned revision was in no store.
 READ_INSTEAD = {
@@ -46,6 +48,7 @@ READ_INSTEAD = {
     "ssh-credentials": "7cfbb01c42ea635202144ef113f513389bac62f2",
     "oic-auth": "4.715.vf202e4229f61",
     "ldap": "807.v7d7de30930cf",
+    "github-branch-source": "57edfa33796a5e85a9342bdf816ad2223f1b560b",
 }
 
 

@@ -20,7 +20,8 @@ JOBS_PLUGINS = {"job-dsl"}
 # What jenkins:metrics asks for.
 METRICS_PLUGINS = {"prometheus"}
 # What build credentials (components/build_credential.py) and sign-in realms (components/security.py) ask for.
-CREDENTIAL_AND_REALM_PLUGINS = {"plain-credentials", "ssh-credentials", "oic-auth", "ldap"}
+CREDENTIAL_AND_REALM_PLUGINS = {"plain-credentials", "ssh-credentials", "oic-auth", "ldap", "github-oauth",
+                                "github-branch-source"}
 
 
 def plugin_list(synthesis) -> dict[str, str]:
