@@ -99,7 +99,11 @@ def test_reference_gives_defaults_and_limits_from_the_model():
     assert "| `jenkins:namespace` | string | required | length ≥ 1; length ≤ 42;" in text
     assert [line for line in text.splitlines() if line.startswith("### ")] == [
         "### `type: kubernetes`", "### `type: controller`", "### `type: docker-cloud`",
-        "### `type: docker-cloud-dind`", "### `type: swarm`", "### `type: swarm-dind`"]
+        "### `type: docker-cloud-dind`", "### `type: swarm`", "### `type: swarm-dind`",
+        "### `type: usernamePassword`", "### `type: secretText`", "### `type: sshPrivateKey`", "### `type: file`",
+        "### `type: githubApp`", "### `type: local`", "### `type: oidc`", "### `type: ldap`", "### `type: github`"]
+    assert "| `jenkins:security.realm.oauthScopes` | string | `\"read:org,user:email\"` |" in text
+    assert "| `jenkins:credentials[].appId` | string | required |" in text
 
 
 def _with(stack: str, edit) -> dict:

@@ -211,13 +211,29 @@ def reference_markdown() -> str:
         f"Each item of `{pools_key}` has a `name` and a `type`; the type selects the other keys.",
         "The topology guide in the README says which type to pick.",
     ]
-    items = _resolve(top[pools_key]["items"], defs)
-    for option in items["oneOf"]:
-        pool = _resolve(option, defs)
-        type_name = pool["properties"]["type"]["const"]
-        out += ["", f"### `type: {type_name}`", "",
-                _table(_rows(f"{pools_key}[].", pool["properties"], pool.get("required", []), defs))]
+    out += _by_type(f"{pools_key}[].", _resolve(top[pools_key]["items"], defs), defs)
+    credentials_key = f"{NAMESPACE}:credentials"
+    out += ["", "## Credentials", "",
+            f"Each item of `{credentials_key}` has an `id`, a `type` and a `description`; the type selects",
+            "the other keys. Every secret part `x` is given either as secure config (`x`) or as `xFrom`,",
+            "a key of an existing Secret; the README's Credentials section shows both."]
+    out += _by_type(f"{credentials_key}[].", _resolve(top[credentials_key]["items"], defs), defs)
+    security = _resolve(top[f"{NAMESPACE}:security"], defs)
+    out += ["", "## Sign-in realms", "",
+            f"`{NAMESPACE}:security.realm` has a `type`; the type selects the other keys."]
+    out += _by_type(f"{NAMESPACE}:security.realm.", _resolve(security["properties"]["realm"], defs), defs)
     return "\n".join(out) + "\n"
+
+
+def _by_type(prefix: str, union: dict, defs: dict) -> list[str]:
+    """One table per member of a union told apart by its `type` key."""
+    out = []
+    for option in union["oneOf"]:
+        member = _resolve(option, defs)
+        type_name = member["properties"]["type"]["const"]
+        out += ["", f"### `type: {type_name}`", "",
+                _table(_rows(prefix, member["properties"], member.get("required", []), defs))]
+    return out
 
 
 # ---- CLI ----------------------------------------------------------------------------------------
