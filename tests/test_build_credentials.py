@@ -22,6 +22,8 @@ FROM_SECURE = [
     {"id": "registry-token", "type": "secretText", "description": "Registry", "secret": SECURE},
     {"id": "deploy-key", "type": "sshPrivateKey", "username": "git", "privateKey": SECURE, "passphrase": SECURE},
     {"id": "settings", "type": "file", "fileName": "settings.xml", "content": SECURE},
+    {"id": "gh-app", "type": "githubApp", "description": "CI app", "appId": "123456", "privateKey": SECURE,
+     "owner": "acme", "repositories": ["app", "lib"]},
 ]
 FROM_SECRETS = [
     {"id": "git-login-2", "type": "usernamePassword", "username": "bot",
@@ -31,6 +33,8 @@ FROM_SECRETS = [
      "privateKeyFrom": {"secretName": "team-ssh", "key": "id_ed25519"}},
     {"id": "kubeconfig", "type": "file", "fileName": "kubeconfig",
      "contentFrom": {"secretName": "team-files", "key": "kubeconfig"}},
+    {"id": "gh-app-2", "type": "githubApp", "appId": "654321", "apiUri": "https://ghe.example.com/api/v3",
+     "privateKeyFrom": {"secretName": "team-github-app", "key": "private-key.pem"}},
 ]
 PLACEHOLDERS = [
     "offline-placeholder-for-jenkins:credentials[0].password",
@@ -38,6 +42,7 @@ PLACEHOLDERS = [
     "offline-placeholder-for-jenkins:credentials[2].privateKey",
     "offline-placeholder-for-jenkins:credentials[2].passphrase",
     "offline-placeholder-for-jenkins:credentials[3].content",
+    "offline-placeholder-for-jenkins:credentials[4].privateKey",
 ]
 
 
@@ -74,23 +79,34 @@ def test_each_type_from_secure_config_is_jcasc_reading_mounted_files(both):
     assert found["settings"] == ("file", {
         "scope": "GLOBAL", "id": "settings", "description": "", "fileName": "settings.xml",
         "secretBytes": "${readFileBase64:/run/secrets/jenkins/credential-settings-content}"})
+    # github-branch-source GitHubAppCredentials: symbol gitHubApp, attribute appID, the owner as a
+    # specificRepositories access strategy
+    assert found["gh-app"] == ("gitHubApp", {
+        "scope": "GLOBAL", "id": "gh-app", "description": "CI app", "appID": "123456",
+        "privateKey": "${readFile:/run/secrets/jenkins/credential-gh-app-privateKey}",
+        "repositoryAccessStrategy": {"specificRepositories": {"owner": "acme", "repositories": ["app", "lib"]}}})
 
 
 def test_each_type_from_an_existing_secret_mounts_that_secret_and_creates_none(both):
     found = credentials_by_id(casc(both))
     assert "passphrase" not in found["deploy-key-2"][1]
+    assert found["gh-app-2"] == ("gitHubApp", {
+        "scope": "GLOBAL", "id": "gh-app-2", "description": "", "appID": "654321",
+        "privateKey": "${readFile:/run/secrets/jenkins/credential-gh-app-2-privateKey}",
+        "apiUri": "https://ghe.example.com/api/v3"})
     secrets = next(v for v in controller_pod(both)["spec"]["volumes"] if v["name"] == "secrets")
     sources = {s["secret"]["name"]: s["secret"]["items"] for s in secrets["projected"]["sources"]}
     assert sources["team-git"] == [{"key": "password", "path": "credential-git-login-2-password"}]
     assert sources["team-tokens"] == [{"key": "registry", "path": "credential-registry-token-2-secret"}]
     assert sources["team-ssh"] == [{"key": "id_ed25519", "path": "credential-deploy-key-2-privateKey"}]
     assert sources["team-files"] == [{"key": "kubeconfig", "path": "credential-kubeconfig-content"}]
+    assert sources["team-github-app"] == [{"key": "private-key.pem", "path": "credential-gh-app-2-privateKey"}]
     assert sources["jenkins-credential-deploy-key"] == [
         {"key": "privateKey", "path": "credential-deploy-key-privateKey"},
         {"key": "passphrase", "path": "credential-deploy-key-passphrase"}]
     made = sorted(r.inputs["metadata"]["name"] for r in both.records
                   if r.type == "kubernetes:core/v1:Secret" and "BuildCredential" in r.urn)
-    assert made == ["jenkins-credential-deploy-key", "jenkins-credential-git-login",
+    assert made == ["jenkins-credential-deploy-key", "jenkins-credential-gh-app", "jenkins-credential-git-login",
                     "jenkins-credential-registry-token", "jenkins-credential-settings"]
 
 
@@ -102,7 +118,8 @@ def test_one_component_per_credential(both):
 
 def test_credential_jcasc_passes_conformance_and_plugins_are_installed(both):
     assert jcasc_conformance.problems(casc(both)) == []
-    assert {"credentials", "plain-credentials", "ssh-credentials"} <= plugins(both)
+    assert {"credentials", "plain-credentials", "ssh-credentials", "github-branch-source", "github-api",
+            "jjwt-api", "github"} <= plugins(both)
     assert schema_errors(both, "1.33") == []
 
 
@@ -114,7 +131,7 @@ def test_secret_values_appear_only_secret_marked_in_secrets(both):
             holders.add((record.type, record.inputs["metadata"]["name"]))
     assert holders == {("kubernetes:core/v1:Secret", name) for name in (
         "jenkins-credential-git-login", "jenkins-credential-registry-token",
-        "jenkins-credential-deploy-key", "jenkins-credential-settings")}
+        "jenkins-credential-deploy-key", "jenkins-credential-settings", "jenkins-credential-gh-app")}
     for record in both.records:
         if ("kubernetes:core/v1:Secret", record.inputs.get("metadata", {}).get("name")) in holders:
             assert is_secret(record.raw_inputs["stringData"])
@@ -129,6 +146,7 @@ def test_dind_credential_and_build_credentials_share_the_store():
     symbols = [symbol for symbol, _ in credentials_by_id(casc(synthesis)).values()]
     assert sorted(symbols) == ["usernamePassword", "x509ClientCert"]
     assert jcasc_conformance.problems(casc(synthesis)) == []
+    assert "github-branch-source" not in plugins(synthesis)  # only a githubApp credential (or realm github) asks for it
 
 
 def test_text_the_user_wrote_is_not_resolved_by_jcasc():
@@ -145,6 +163,7 @@ def test_text_the_user_wrote_is_not_resolved_by_jcasc():
     ({"id": "a", "type": "sshPrivateKey", "username": "u", "privateKeyFrom": {"secretName": "s", "key": "k"},
       "passphrase": "hunter2-in-git"}, "passphrase"),
     ({"id": "a", "type": "file", "fileName": "f", "content": "hunter2-in-git"}, "content"),
+    ({"id": "a", "type": "githubApp", "appId": "1", "privateKey": "hunter2-in-git"}, "privateKey"),
 ])
 def test_a_plain_text_secret_is_refused_with_the_command_that_sets_it(credential, part):
     synthesis = synth_config(minimal_config(credentials=[credential]))
@@ -162,9 +181,21 @@ def test_a_plain_text_secret_is_refused_with_the_command_that_sets_it(credential
      "jenkins:credentials[0]: set either secret or secretFrom, not both"),
     ({"id": "A_b", "type": "secretText", "secretFrom": {"secretName": "s", "key": "k"}},
      "jenkins:credentials[0].id: 'A_b' is not allowed (must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$)"),
-    ({"id": "a", "type": "githubApp"},
-     "jenkins:credentials[0].type: 'githubApp' is not a credential type (one of: usernamePassword, secretText, "
-     "sshPrivateKey, file)"),
+    ({"id": "a", "type": "gitlabToken"},
+     "jenkins:credentials[0].type: 'gitlabToken' is not a credential type (one of: usernamePassword, secretText, "
+     "sshPrivateKey, file, githubApp)"),
+    ({"id": "a", "type": "githubApp", "appId": "12345"},
+     "jenkins:credentials[0]: privateKey or privateKeyFrom is required"),
+    ({"id": "a", "type": "githubApp", "appId": "my-app", "privateKey": SECURE},
+     "jenkins:credentials[0].appId: 'my-app' is not allowed (must match ^[1-9][0-9]*$)"),
+    ({"id": "a", "type": "githubApp", "appId": "1", "privateKey": SECURE, "repositories": ["app"]},
+     "jenkins:credentials[0]: repositories is set but owner is not; name the owner the repositories belong to"),
+    ({"id": "a", "type": "githubApp", "appId": "1", "privateKey": SECURE, "apiUri": "http://ghe.example.com/api/v3"},
+     "jenkins:credentials[0].apiUri: 'http://ghe.example.com/api/v3' is not allowed "
+     "(must match ^https://[^\\s/]+(/\\S*[^\\s/])?$)"),
+    ({"id": "a", "type": "githubApp", "appId": "1", "privateKey": SECURE, "appID": "1"},
+     "jenkins:credentials[0].appID: unknown key (allowed: apiUri, appId, description, id, owner, privateKey, "
+     "privateKeyFrom, repositories, type)"),
 ])
 def test_bad_credentials_are_one_line_naming_the_key(credential, message):
     assert synth_config(minimal_config(credentials=[credential])).error == message
