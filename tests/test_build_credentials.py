@@ -208,8 +208,9 @@ def test_an_id_used_twice_is_refused():
 
 
 def test_secure_values_in_a_stack_file_render_and_pass_tools_check(tmp_path):
-    """A stack file as `pulumi config set --secret --path` leaves it (each credential type, an oidc realm
-    with group rules); the real check, policy pack included."""
+    """A stack file as `pulumi config set --secret --path` leaves it (each credential type from secure
+    config and from a Secret, an oidc realm with group rules, a JCasC fragment and a seed job); the
+    real check, policy pack included."""
     project = tmp_path / "project"
     for part in ("components", "tools", "policy", "stacks"):
         shutil.copytree(ROOT / part, project / part, symlinks=True,
@@ -220,9 +221,11 @@ def test_secure_values_in_a_stack_file_render_and_pass_tools_check(tmp_path):
                           "clientId": "jenkins", "clientSecret": SECURE, "groupsField": "groups"},
                 "authorization": {"administrators": {"groups": ["platform"]}, "developers": {"groups": ["eng"]},
                                   "viewers": {"groups": ["authenticated"]}}}
+    fragment = {"contact": {"config": {"unclassified": {"location": {"adminAddress": "ci-team@example.org"}}}}}
+    job = {"name": "app", "repository": "https://github.com/acme/app.git", "credentialsId": "gh-app"}
     stack = {"config": {"jenkins:environment": "creds", "jenkins:namespace": "jenkins-creds",
                         "jenkins:pools": [K8S_POOL], "jenkins:credentials": FROM_SECURE + FROM_SECRETS,
-                        "jenkins:security": security}}
+                        "jenkins:security": security, "jenkins:jcasc": fragment, "jenkins:jobs": [job]}}
     path = project / "stacks" / "Pulumi.creds.yaml"
     path.write_text(yaml.safe_dump(stack, sort_keys=False))
 
@@ -230,8 +233,12 @@ def test_secure_values_in_a_stack_file_render_and_pass_tools_check(tmp_path):
     assert secret_keys == ["jenkins:credentials", "jenkins:security"]
     synthesis = synthesize("creds", project_dir=project, config=values, secret_keys=secret_keys)
     assert synthesis.ok, synthesis.error
-    assert jcasc_conformance.problems(casc(synthesis)) == []
-    assert list(casc(synthesis)["jenkins"]["securityRealm"]) == ["oic"]
+    document = casc(synthesis)
+    assert jcasc_conformance.problems(document) == []
+    assert list(document["jenkins"]["securityRealm"]) == ["oic"]
+    assert document["unclassified"]["location"]["adminAddress"] == "ci-team@example.org"
+    assert "multibranchPipelineJob('app')" in document["jobs"][0]["script"]
+    assert len(credentials_by_id(document)) == len(FROM_SECURE + FROM_SECRETS)
 
     for mode in ([], ["--preview"]):
         done = subprocess.run([sys.executable, "-m", "tools.check", *mode, "--policy-config",

@@ -227,3 +227,13 @@ def test_every_credential_and_security_key_is_described():
     undescribed = [f"{model.__name__}.{name}" for model in models
                    for name, field in model.model_fields.items() if not field.description]
     assert undescribed == []
+
+
+def test_github_without_org_scopes_still_takes_users_and_the_authenticated_group():
+    from components.config import parse_stack_config
+
+    security = {"realm": {**GITHUB, "clientSecretFrom": {"secretName": "gh", "key": "secret"}, "oauthScopes": "user:email"},
+                "authorization": {"administrators": {"users": ["octocat"]}, "viewers": {"groups": ["authenticated"]}}}
+    del security["realm"]["clientSecret"]
+    config = parse_stack_config({"environment": "test", "namespace": "jenkins-test", "security": security})
+    assert config.security.realm.oauth_scopes == "user:email"
