@@ -48,26 +48,29 @@ No cloud account and no secrets: state goes to a local file backend in a tempora
 with a passphrase made up for the run.
 
 What it does, in order:
-  1. creates kind cluster ${CLUSTER} from ${KIND_NODE_IMAGE%%@*}
+  1. renders the smoke jobs and the plugin list of both topologies offline (python -m
+     tools.e2e_plan, one process), so a stack that does not render stops the run before a
+     cluster exists;
+  2. creates kind cluster ${CLUSTER} from ${KIND_NODE_IMAGE%%@*}
      with the host's /var/run/docker.sock mounted into the node (the socket pools need it);
-  2. copies the project to a temporary directory, sets the stack's socketGroup to the group of
+  3. copies the project to a temporary directory, sets the stack's socketGroup to the group of
      /var/run/docker.sock, prepares the policy pack (scripts/prepare-policy-pack.sh) and runs
      \`pulumi up\` of stack ${STACK} (stacks/Pulumi.${STACK}.yaml: controller, docker-cloud,
      docker-cloud-dind, swarm, swarm-dind, kubernetes and a kubernetes image-build pool) with
      policy/config/e2e.json;
-  3. waits for the controller, checks its log says "${READY_LINE}" with no
+  4. waits for the controller, checks its log says "${READY_LINE}" with no
      configuration-as-code error, and that every plugin of the rendered plugin list is installed
      (GET /pluginManager/api/json);
-  4. logs in with the admin Secret (stack output adminSecretName) and a crumb, and for every pool
+  5. logs in with the admin Secret (stack output adminSecretName) and a crumb, and for every pool
      creates and runs a pipeline on the pool's label: \`sh\` on the agent; \`docker version\` and
      \`docker build\` where the agent has Docker (controller, swarm-dind); a check that the agent is
      a Docker container (docker-cloud, docker-cloud-dind); an image build in the buildkit
      container of the kubernetes pool with builder: buildkit-rootless. A failed build prints its
      console log;
-  5. writes a marker into JENKINS_HOME, switches the stack to ${NEXT_STACK_FILE}'s pools,
+  6. writes a marker into JENKINS_HOME, switches the stack to ${NEXT_STACK_FILE}'s pools,
      runs \`pulumi up\` again and checks the marker and the first jobs survived, then runs the
      smoke of the new pools;
-  6. deletes the cluster and the smoke images on the host's engine (unless --keep) and prints a
+  7. deletes the cluster and the smoke images on the host's engine (unless --keep) and prints a
      table: job, phase, result, seconds. docker-cloud agents are containers on the host's engine
      that the Docker plugin removes after their build; a run interrupted mid-build can leave one
      behind (label jenkins-k8s.io/pool).
@@ -144,22 +147,40 @@ socket_group() {
   echo "$gid"
 }
 
-use_stack_config() {  # use_stack_config SOURCE_FILE: the e2e stack's config becomes SOURCE's, socketGroup set
+stack_configs() {  # the e2e stack's config of each phase, socketGroup set: $work/stack-1.yaml, $work/stack-2.yaml
   local gid
   gid=$(socket_group)
-  py - "$1" "$work/project/stacks/Pulumi.${STACK}.yaml" "$gid" <<'PY'
+  py - "$gid" "stacks/Pulumi.${STACK}.yaml" "$work/stack-1.yaml" "$NEXT_STACK_FILE" "$work/stack-2.yaml" <<'PY'
 import sys
 from pathlib import Path
 
 import yaml
 
-source, target, gid = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+gid = int(sys.argv[1])
+for source, target in zip(sys.argv[2::2], sys.argv[3::2]):
+    config = (yaml.safe_load(Path(source).read_text()) or {})["config"]
+    for pool in config.get("jenkins:pools") or []:
+        if isinstance(pool.get("docker"), dict) and pool["docker"].get("access", "socket") == "socket":
+            pool["docker"]["socketGroup"] = gid
+    Path(target).write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+PY
+}
+
+render_plans() {  # the smoke jobs and controller facts of both phases, in one process, before anything is created
+  py -m tools.e2e_plan plan "$STACK" --stack-file "$work/stack-1.yaml" --out "$work/plan-1" \
+    --stack-file "$work/stack-2.yaml" --out "$work/plan-2"
+}
+
+use_stack_config() {  # use_stack_config PHASE: the e2e stack's config becomes that phase's
+  py - "$work/stack-$1.yaml" "$work/project/stacks/Pulumi.${STACK}.yaml" <<'PY'
+import sys
+from pathlib import Path
+
+import yaml
+
+source, target = Path(sys.argv[1]), Path(sys.argv[2])
 document = yaml.safe_load(target.read_text()) or {}  # keeps what the CLI wrote (encryptionsalt)
-config = (yaml.safe_load(source.read_text()) or {})["config"]
-for pool in config.get("jenkins:pools") or []:
-    if isinstance(pool.get("docker"), dict) and pool["docker"].get("access", "socket") == "socket":
-        pool["docker"]["socketGroup"] = gid
-document["config"] = config
+document["config"] = yaml.safe_load(source.read_text())["config"]
 target.write_text(yaml.safe_dump(document, sort_keys=False))
 PY
 }
@@ -185,7 +206,7 @@ prepare_stack() {
   log "preparing the policy pack and stack ${STACK}"
   scripts/prepare-policy-pack.sh
   (cd "$work/project" && pulumi stack init "$STACK" --non-interactive)
-  use_stack_config "stacks/Pulumi.${STACK}.yaml"
+  use_stack_config 1
 }
 
 pulumi_up() {
@@ -200,10 +221,6 @@ pulumi_up() {
   (cd "$work/project" && pulumi stack output --stack "$STACK" --json) >"$work/outputs.json"
   namespace=$(json_get namespace <"$work/outputs.json")
   [ -n "$namespace" ] || die "stack output namespace is empty"
-}
-
-render_plan() {  # render_plan PHASE: the smoke jobs and controller facts of the config now deployed
-  py -m tools.e2e_plan plan "$STACK" --stack-file "$work/project/stacks/Pulumi.${STACK}.yaml" --out "$work/plan-$1"
 }
 
 wait_controller() {  # until the rollout is done; a start-up error in the log ends the wait at once
@@ -397,9 +414,8 @@ controller_checks() {  # controller_checks PHASE; sets controller_ok
 
 switch_topology() {
   log "switching stack ${STACK} to the pools of ${NEXT_STACK_FILE}"
-  use_stack_config "$NEXT_STACK_FILE"
+  use_stack_config 2
   pulumi_up
-  render_plan 2
 }
 
 print_table() {
@@ -436,10 +452,11 @@ main() {
   make_workdir
   trap teardown EXIT
   copy_project
+  stack_configs
+  render_plans
   create_cluster
   prepare_stack
   pulumi_up
-  render_plan 1
   controller_checks 1
   if [ "$controller_ok" = true ]; then
     write_marker

@@ -1,6 +1,8 @@
 """python -m tools.e2e_plan: what the acceptance scripts (scripts/e2e.sh, scripts/boot-check.sh) run.
 
-    plan STACK [--stack-file F] --out DIR   render the stack and write, under DIR:
+    plan STACK [--stack-file F] --out DIR [--stack-file F2 --out DIR2 ...]
+                                            render the stack (from F, default stacks/Pulumi.STACK.yaml;
+                                            one process renders every F/DIR pair) and write, under DIR:
         plan.tsv        one smoke job a line: job, pool, type, label, check
         jobs/<job>.xml  the pipeline job's config.xml, ready for POST /createItem
         controller/     what the controller pod runs: init-containers (those that write to a claim,
@@ -28,10 +30,9 @@ import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
-from xml.sax.saxutils import escape
 
-import yaml
-
+# yaml, xml.sax (which pulls in urllib.request) and the harness are imported where they are used:
+# `get` and `missing-plugins` run once per JSON document the acceptance run reads and need none.
 if TYPE_CHECKING:
     from .harness import Synthesis
 
@@ -97,6 +98,8 @@ def pipeline_script(job: dict) -> str:
 
 
 def job_xml(job: dict) -> str:
+    from xml.sax.saxutils import escape
+
     return (
         "<?xml version='1.1' encoding='UTF-8'?>\n"
         "<flow-definition plugin=\"workflow-job\">\n"
@@ -192,7 +195,8 @@ def controller_files(synthesis: "Synthesis") -> dict[str, str]:
 
 
 def render(stack: str, stack_file: Optional[Path]) -> tuple["Synthesis", dict]:
-    # Imported here: `get` and `missing-plugins` run in polling loops and need no Pulumi runtime.
+    import yaml
+
     from .harness import config_as_cli_passes_it, synthesize
 
     if stack_file is None:
@@ -242,15 +246,20 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     plan = commands.add_parser("plan")
     plan.add_argument("stack")
-    plan.add_argument("--stack-file", type=Path)
-    plan.add_argument("--out", type=Path, required=True)
+    plan.add_argument("--stack-file", type=Path, action="append", default=[])
+    plan.add_argument("--out", type=Path, action="append", required=True)
     missing = commands.add_parser("missing-plugins")
     missing.add_argument("ids_file", type=Path)
     getter = commands.add_parser("get")
     getter.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
     if args.command == "plan":
-        return write_plan(args.stack, args.stack_file, args.out)
+        if len(args.stack_file) not in (0, len(args.out)):
+            parser.error("plan: give one --stack-file per --out, or none")
+        for stack_file, out in zip(args.stack_file or [None] * len(args.out), args.out):
+            if write_plan(args.stack, stack_file, out) != 0:
+                return 1
+        return 0
     if args.command == "missing-plugins":
         absent = missing_plugins(args.ids_file, json.load(sys.stdin))
         print("\n".join(absent))
