@@ -56,78 +56,109 @@ CASC_FAILURE_LOG = (
     "Invalid configuration elements for type: class hudson.security.csrf.DefaultCrumbIssuer : excludeClientIPFromCrumb\n"
 )
 
-STAND_IN = r'''#!{python}
-"""Stand-in for {{docker, kind, kubectl, pulumi}}: logs argv, answers what the scripts need."""
-import base64, json, os, pathlib, sys, time
+# Stand-in for docker, kind, kubectl and pulumi: logs argv as one JSON line, answers what the
+# scripts need. A shell script, as the scripts spawn it some twenty times a run; python only where
+# it reads YAML or writes JSON of file contents.
+STAND_IN = r"""#!/usr/bin/env bash
+set -euo pipefail
+tool=${0##*/}
+state=$FAKE_STATE
+quote() {  # REPLY: $1 as a JSON string
+  local s=${1//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\t'/\\t}
+  s=${s//$'\r'/\\r}
+  REPLY="\"$s\""
+}
+has() {  # has WORD: WORD is one of the arguments
+  local arg
+  for arg in "${args[@]}"; do [ "$arg" != "$1" ] || return 0; done
+  return 1
+}
+args=("$@")
+quote "$tool"
+record="[$REPLY"
+for arg in "$@" "@$PWD"; do quote "$arg"; record+=", $REPLY"; done
+printf '%s]\n' "$record" >>"$state/calls.log"
 
-tool = pathlib.Path(sys.argv[0]).name
-args = sys.argv[1:]
-state = pathlib.Path(os.environ["FAKE_STATE"])
-with open(state / "calls.log", "a") as log:
-    log.write(json.dumps([tool, *args, "@" + os.getcwd()]) + "\n")
-
-def stack_pools():
-    import yaml
-    document = yaml.safe_load(pathlib.Path("stacks/Pulumi.e2e.yaml").read_text())
-    return [(p["name"], (p.get("docker") or {{}}).get("socketGroup")) for p in document["config"]["jenkins:pools"]]
-
-if tool == "kind":
-    if args[:2] == ["create", "cluster"]:
-        config = args[args.index("--config") + 1]
-        (state / "kind-config.yaml").write_text(pathlib.Path(config).read_text())
-        pathlib.Path(args[args.index("--kubeconfig") + 1]).write_text("apiVersion: v1\nkind: Config\n")
-elif tool == "pulumi":
-    if args[:2] == ["stack", "init"]:
-        with open("stacks/Pulumi.e2e.yaml", "a") as f:
-            f.write("encryptionsalt: v1:stand-in-salt\n")
-    elif args[0] == "up":
-        ups = state / "ups"
-        count = int(ups.read_text()) + 1 if ups.exists() else 1
-        ups.write_text(str(count))
-        with open(state / "up-pools.log", "a") as f:
-            f.write(json.dumps(stack_pools()) + "\n")
-        salt = "encryptionsalt: v1:stand-in-salt" in pathlib.Path("stacks/Pulumi.e2e.yaml").read_text()
-        (state / f"salt-{{count}}").write_text(str(salt))
-    elif args[:2] == ["stack", "output"]:
-        count = (state / "ups").read_text()
-        print((state / f"outputs-{{count}}.json").read_text())
-elif tool == "kubectl":
-    if "port-forward" in args:
-        time.sleep(3600)
-    elif "rollout" in args and (state / "never-ready").exists():
-        sys.exit(1)
-    elif "logs" in args:
-        print((state / "controller.log").read_text())
-    elif "get" in args and "secret" in args:
-        key = "username" if "username" in args[-1] else "password"
-        value = {{"username": "{user}", "password": "{password}"}}[key]
-        print(base64.b64encode(value.encode()).decode(), end="")
-    elif "exec" in args:
-        command = args[args.index("--") + 1:]
-        if command[0] == "cat":
-            marker = state / "marker"
-            if marker.exists() and not (state / "lose-marker").exists():
-                print(marker.read_text().strip())
-            else:
-                sys.exit(1)
-        else:
-            (state / "marker").write_text(command[-1].split()[1])
-elif tool == "docker":
-    if args[0] == "logs":
-        print((state / "boot.log").read_text())
-    elif args[0] == "inspect":
-        print("true")
-    elif args[0] == "run" and "-d" in args:
-        listing = {{}}
-        for i, arg in enumerate(args):
-            if arg == "--mount":
-                spec = dict(part.split("=", 1) for part in args[i + 1].split(",") if "=" in part)
-                if spec["type"] == "bind":
-                    listing[spec["dst"]] = {{n: pathlib.Path(spec["src"], n).read_text()
-                                            for n in sorted(os.listdir(spec["src"]))}}
-        (state / "boot-mounts.json").write_text(json.dumps(listing))
-        print("container-id")
-'''
+case "$tool" in
+  kind)
+    if [ "${1:-} ${2:-}" = "create cluster" ]; then
+      while [ $# -gt 0 ]; do
+        case "$1" in
+          --config) cp "$2" "$state/kind-config.yaml" ;;
+          --kubeconfig) printf 'apiVersion: v1\nkind: Config\n' >"$2" ;;
+        esac
+        shift
+      done
+    fi ;;
+  pulumi)
+    if [ "${1:-} ${2:-}" = "stack init" ]; then
+      echo "encryptionsalt: v1:stand-in-salt" >>stacks/Pulumi.e2e.yaml
+    elif [ "$1" = up ]; then
+      count=$(( $(cat "$state/ups" 2>/dev/null || echo 0) + 1 ))
+      echo "$count" >"$state/ups"
+      "@PYTHON@" - "$state/up-pools.log" <<'PY'
+import json, sys
+from pathlib import Path
+import yaml
+pools = yaml.safe_load(Path("stacks/Pulumi.e2e.yaml").read_text())["config"]["jenkins:pools"]
+with open(sys.argv[1], "a") as log:
+    log.write(json.dumps([(p["name"], (p.get("docker") or {}).get("socketGroup")) for p in pools]) + "\n")
+PY
+      if grep -qF "encryptionsalt: v1:stand-in-salt" stacks/Pulumi.e2e.yaml; then salt=True; else salt=False; fi
+      printf '%s' "$salt" >"$state/salt-$count"
+    elif [ "${1:-} ${2:-}" = "stack output" ]; then
+      cat "$state/outputs-$(cat "$state/ups").json"
+      echo
+    fi ;;
+  kubectl)
+    if has port-forward; then
+      exec sleep 3600
+    elif has rollout; then
+      [ ! -e "$state/never-ready" ] || exit 1
+    elif has logs; then
+      cat "$state/controller.log"; echo
+    elif has get && has secret; then
+      case "${*: -1}" in
+        *username*) value="@USER@" ;;
+        *) value="@PASSWORD@" ;;
+      esac
+      printf '%s' "$value" | base64 -w0
+    elif has exec; then
+      while [ "$1" != -- ]; do shift; done
+      shift
+      if [ "$1" = cat ]; then
+        if [ -e "$state/marker" ] && [ ! -e "$state/lose-marker" ]; then cat "$state/marker"; else exit 1; fi
+      else
+        read -r _ run_id _ <<<"${*: -1}"
+        echo "$run_id" >"$state/marker"
+      fi
+    fi ;;
+  docker)
+    case "$1" in
+      logs) cat "$state/boot.log"; echo ;;
+      inspect) echo true ;;
+      run)
+        if has -d; then
+          "@PYTHON@" - "$state/boot-mounts.json" "$@" <<'PY'
+import json, os, sys
+from pathlib import Path
+out, args = sys.argv[1], sys.argv[2:]
+listing = {}
+for i, arg in enumerate(args):
+    if arg == "--mount":
+        spec = dict(part.split("=", 1) for part in args[i + 1].split(",") if "=" in part)
+        if spec["type"] == "bind":
+            listing[spec["dst"]] = {n: Path(spec["src"], n).read_text() for n in sorted(os.listdir(spec["src"]))}
+Path(out).write_text(json.dumps(listing))
+PY
+          echo container-id
+        fi ;;
+    esac ;;
+esac
+"""
 
 
 @dataclass
@@ -218,7 +249,8 @@ class FakeJenkins:
 
         self.queue: list[tuple[str, int]] = []
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # shutdown() waits for the loop's next poll: the default interval (0.5 s) would be most of a run.
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         return server
 
 
@@ -228,6 +260,7 @@ class Run:
     calls: list[list[str]]
     state: Path
     jenkins: FakeJenkins
+    project: Path
 
     def index(self, *prefix: str, start: int = 0) -> int:
         for i, call in enumerate(self.calls[start:], start):
@@ -273,6 +306,12 @@ def copy_project(tmp_path: Path) -> Path:
     return copy
 
 
+@pytest.fixture(scope="module")
+def shared_project(tmp_path_factory) -> Path:
+    """One copy for every run that leaves the project as it is (the scripts write only to their TMPDIR)."""
+    return copy_project(tmp_path_factory.mktemp("shared"))
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return copy_project(tmp_path)
@@ -282,7 +321,8 @@ def stand_ins(tmp_path: Path) -> tuple[Path, Path]:
     bin_dir, state = tmp_path / "bin", tmp_path / "state"
     bin_dir.mkdir()
     state.mkdir()
-    source = STAND_IN.format(python=sys.executable, user=ADMIN_USER, password=ADMIN_PASSWORD)
+    source = STAND_IN.replace("@PYTHON@", sys.executable).replace("@USER@", ADMIN_USER) \
+        .replace("@PASSWORD@", ADMIN_PASSWORD)
     for tool in ("docker", "kind", "kubectl", "pulumi"):
         (bin_dir / tool).write_text(source)
         (bin_dir / tool).chmod(0o755)
@@ -315,13 +355,12 @@ def run_e2e(tmp_path: Path, project: Path, outputs: dict, jenkins: FakeJenkins, 
         listener.close()
     calls = [json.loads(line) for line in (state / "calls.log").read_text().splitlines()] \
         if (state / "calls.log").exists() else []
-    return Run(result, calls, state, jenkins)
+    return Run(result, calls, state, jenkins, project)
 
 
 @pytest.fixture(scope="module")
-def passing_run(tmp_path_factory, outputs, all_plugins) -> Run:
-    tmp_path = tmp_path_factory.mktemp("e2e")
-    return run_e2e(tmp_path, copy_project(tmp_path), outputs, FakeJenkins(plugins=all_plugins))
+def passing_run(tmp_path_factory, shared_project, outputs, all_plugins) -> Run:
+    return run_e2e(tmp_path_factory.mktemp("e2e"), shared_project, outputs, FakeJenkins(plugins=all_plugins))
 
 
 def test_a_passing_run_exits_zero_and_prints_every_job_in_the_table(passing_run: Run):
@@ -362,7 +401,7 @@ def test_the_run_goes_cluster_policy_pack_up_controller_smoke_switch_up_survival
     # Pulumi runs in a copy of the project: the user's stacks/Pulumi.e2e.yaml is never written.
     assert all(call[-1].startswith("@" + str(run.state.parent / "jenkins-k8s-e2e."))
                for call in run.calls if call[0] == "pulumi")
-    assert "encryptionsalt" not in (run.state.parent / "project" / "stacks" / "Pulumi.e2e.yaml").read_text()
+    assert "encryptionsalt" not in (run.project / "stacks" / "Pulumi.e2e.yaml").read_text()
 
 
 def test_the_kind_node_mounts_the_hosts_docker_socket(passing_run: Run):
@@ -414,13 +453,13 @@ def test_after_the_switch_the_first_jobs_are_looked_up_and_the_new_pools_run_aga
 
 
 @pytest.fixture(scope="module")
-def failing_run(tmp_path_factory, outputs, all_plugins) -> Run:
+def failing_run(tmp_path_factory, shared_project, outputs, all_plugins) -> Run:
     """One run with --keep where a build fails, a plugin is missing and JENKINS_HOME loses its marker."""
-    tmp_path = tmp_path_factory.mktemp("e2e-failing")
     jenkins = FakeJenkins(plugins=[p for p in all_plugins if p != "docker-plugin"],
                           results={"e2e-swarm-dind": "FAILURE"},
                           consoles={"e2e-swarm-dind": "+ docker version\ndocker: command not found\nFinished: FAILURE\n"})
-    return run_e2e(tmp_path, copy_project(tmp_path), outputs, jenkins, "--keep", lose_marker=True)
+    return run_e2e(tmp_path_factory.mktemp("e2e-failing"), shared_project, outputs, jenkins, "--keep",
+                   lose_marker=True)
 
 
 def test_a_failed_build_fails_the_run_and_prints_its_console(failing_run: Run):
@@ -446,17 +485,17 @@ def test_keep_leaves_the_cluster(failing_run: Run):
     assert "kept: kind cluster jenkins-k8s-e2e" in failing_run.result.stderr
 
 
-def test_a_configuration_as_code_error_fails_the_run_with_the_log(tmp_path, project, outputs, all_plugins):
-    run = run_e2e(tmp_path, project, outputs, FakeJenkins(plugins=all_plugins), controller_log=CASC_FAILURE_LOG)
+def test_a_configuration_as_code_error_fails_the_run_with_the_log(tmp_path, shared_project, outputs, all_plugins):
+    run = run_e2e(tmp_path, shared_project, outputs, FakeJenkins(plugins=all_plugins), controller_log=CASC_FAILURE_LOG)
     assert run.result.returncode == 1
     assert "| jcasc | 1 | FAIL |" in run.result.stdout
     assert "excludeClientIPFromCrumb" in run.result.stderr
     assert run.jenkins.configs == {}
 
 
-def test_a_controller_that_fails_to_start_ends_the_wait_with_its_log_and_tears_down(tmp_path, project, outputs,
-                                                                                   all_plugins):
-    run = run_e2e(tmp_path, project, outputs, FakeJenkins(plugins=all_plugins), controller_log=CASC_FAILURE_LOG,
+def test_a_controller_that_fails_to_start_ends_the_wait_with_its_log_and_tears_down(tmp_path, shared_project,
+                                                                                   outputs, all_plugins):
+    run = run_e2e(tmp_path, shared_project, outputs, FakeJenkins(plugins=all_plugins), controller_log=CASC_FAILURE_LOG,
                   never_ready=True)
     assert run.result.returncode == 1
     assert "the controller failed to start" in run.result.stderr
@@ -498,11 +537,11 @@ def run_boot_check(tmp_path: Path, project: Path, boot_log: str, login_status: i
     finally:
         server.shutdown()
     calls = [json.loads(line) for line in (state / "calls.log").read_text().splitlines()]
-    return Run(result, calls, state, jenkins)
+    return Run(result, calls, state, jenkins, project)
 
 
-def test_boot_check_installs_plugins_like_the_pod_and_boots_the_rendered_jcasc(tmp_path, project):
-    run = run_boot_check(tmp_path, project, READY_LOG)
+def test_boot_check_installs_plugins_like_the_pod_and_boots_the_rendered_jcasc(tmp_path, shared_project):
+    run = run_boot_check(tmp_path, shared_project, READY_LOG)
     assert run.result.returncode == 0, run.result.stderr
     install = run.calls[run.index("docker", "run", "--rm", "--name")]
     entrypoint = install.index("--entrypoint")
@@ -528,15 +567,15 @@ def test_boot_check_installs_plugins_like_the_pod_and_boots_the_rendered_jcasc(t
     assert run.index("docker", "rm", "-f") > run.index("docker", "run", "-d")
 
 
-def test_boot_check_fails_on_a_configuration_as_code_error_and_prints_the_log(tmp_path, project):
-    run = run_boot_check(tmp_path, project, CASC_FAILURE_LOG)
+def test_boot_check_fails_on_a_configuration_as_code_error_and_prints_the_log(tmp_path, shared_project):
+    run = run_boot_check(tmp_path, shared_project, CASC_FAILURE_LOG)
     assert run.result.returncode == 1
     assert "configuration-as-code or start-up error" in run.result.stderr
     assert "Invalid configuration elements" in run.result.stderr
     assert run.index("docker", "rm", "-f")
 
 
-def test_boot_check_fails_when_login_does_not_answer_200(tmp_path, project):
-    run = run_boot_check(tmp_path, project, READY_LOG, login_status=503)
+def test_boot_check_fails_when_login_does_not_answer_200(tmp_path, shared_project):
+    run = run_boot_check(tmp_path, shared_project, READY_LOG, login_status=503)
     assert run.result.returncode == 1
     assert "GET /login answered 503" in run.result.stderr
