@@ -30,6 +30,7 @@ work=""
 logs=""
 forward_pid=""
 namespace=""
+admin_secret=""
 netrc=""
 jar=""
 crumb_header=""
@@ -88,7 +89,23 @@ EOF
 die() { echo "error: $*" >&2; exit 1; }
 log() { echo "==> $*" >&2; }
 py() { "$ROOT/.venv/bin/python" "$@"; }
-json_get() { py -m tools.e2e_plan get "$@"; }  # one value a line, '' when absent
+# json_get KEY[.KEY...]... < document.json: its values, one a line ('' when absent; digits index a
+# list). Standard library only, started with -I -S: it runs once for every JSON answer the run reads.
+readonly JSON_GET='
+import json, sys
+document = json.load(sys.stdin)
+for path in sys.argv[1:]:
+    value = document
+    for key in path.split("."):
+        if isinstance(value, dict):
+            value = value.get(key)
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            value = None
+    print("" if value is None else value if isinstance(value, str) else json.dumps(value))
+'
+json_get() { py -I -S -c "$JSON_GET" "$@"; }
 
 parse_args() {
   while [ $# -gt 0 ]; do
@@ -128,7 +145,7 @@ make_workdir() {
   export PULUMI_BACKEND_URL="file://$work/state"
   export PULUMI_SKIP_UPDATE_CHECK=true
   # Made up for this run; the state it protects is deleted with the work directory.
-  PULUMI_CONFIG_PASSPHRASE=$(py -c 'import secrets; print(secrets.token_hex(16))')
+  PULUMI_CONFIG_PASSPHRASE=$(py -I -S -c 'import secrets; print(secrets.token_hex(16))')
   export PULUMI_CONFIG_PASSPHRASE
 }
 
@@ -219,7 +236,9 @@ pulumi_up() {
   (cd "$work/project" && pulumi up --stack "$STACK" --yes --non-interactive \
     --policy-pack policy --policy-pack-config "policy/config/${environment}.json")
   (cd "$work/project" && pulumi stack output --stack "$STACK" --json) >"$work/outputs.json"
-  namespace=$(json_get namespace <"$work/outputs.json")
+  local values
+  values=$(json_get namespace adminSecretName <"$work/outputs.json")
+  { read -r namespace; read -r admin_secret; } <<<"$values"
   [ -n "$namespace" ] || die "stack output namespace is empty"
 }
 
@@ -276,11 +295,10 @@ check_jcasc() {  # the controller's log: started, and configuration-as-code rais
 }
 
 login() {
-  local secret user password
-  secret=$(json_get adminSecretName <"$work/outputs.json")
-  [ -n "$secret" ] || die "stack output adminSecretName is empty"
-  user=$(kubectl -n "$namespace" get secret "$secret" -o jsonpath='{.data.username}' | py -m base64 -d)
-  password=$(kubectl -n "$namespace" get secret "$secret" -o jsonpath='{.data.password}' | py -m base64 -d)
+  local user password
+  [ -n "$admin_secret" ] || die "stack output adminSecretName is empty"
+  user=$(kubectl -n "$namespace" get secret "$admin_secret" -o jsonpath='{.data.username}' | py -I -S -m base64 -d)
+  password=$(kubectl -n "$namespace" get secret "$admin_secret" -o jsonpath='{.data.password}' | py -I -S -m base64 -d)
   (umask 077 && printf 'machine 127.0.0.1 login %s password %s\n' "$user" "$password" >"$netrc")
   rm -f "$jar"
   local crumb

@@ -11,7 +11,6 @@
                         volumes/<volume>/ (ConfigMap items, stand-in secret files), user
                         (uid:fsGroup), plugins.txt and plugin-ids (the rendered plugin list)
     missing-plugins IDS_FILE < pluginManager.json   ids the running Jenkins does not have (exit 1 if any)
-    get KEY[.KEY...]... < document.json             values of a JSON document, one a line ('' if absent)
 
 The smoke a pool gets follows what its type promises (the `check` column):
     shell             `sh` on an agent of the pool's label
@@ -29,10 +28,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 # yaml, xml.sax (which pulls in urllib.request) and the harness are imported where they are used:
-# `get` and `missing-plugins` run once per JSON document the acceptance run reads and need none.
+# `missing-plugins` needs none of them.
 if TYPE_CHECKING:
     from .harness import Synthesis
 
@@ -228,19 +227,6 @@ def missing_plugins(ids_file: Path, plugin_manager: dict) -> list[str]:
     return [plugin for plugin in ids_file.read_text().split() if plugin not in installed]
 
 
-def get(document: Any, path: str) -> str:
-    for key in path.split("."):
-        if isinstance(document, dict):
-            document = document.get(key)
-        elif isinstance(document, list) and key.isdigit() and int(key) < len(document):
-            document = document[int(key)]
-        else:
-            document = None
-    if document is None:
-        return ""
-    return document if isinstance(document, str) else json.dumps(document)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.e2e_plan", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -250,8 +236,6 @@ def main(argv: list[str] | None = None) -> int:
     plan.add_argument("--out", type=Path, action="append", required=True)
     missing = commands.add_parser("missing-plugins")
     missing.add_argument("ids_file", type=Path)
-    getter = commands.add_parser("get")
-    getter.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
     if args.command == "plan":
         if len(args.stack_file) not in (0, len(args.out)):
@@ -260,14 +244,9 @@ def main(argv: list[str] | None = None) -> int:
             if write_plan(args.stack, stack_file, out) != 0:
                 return 1
         return 0
-    if args.command == "missing-plugins":
-        absent = missing_plugins(args.ids_file, json.load(sys.stdin))
-        print("\n".join(absent))
-        return 1 if absent else 0
-    document = json.load(sys.stdin)
-    for path in args.paths:
-        print(get(document, path))
-    return 0
+    absent = missing_plugins(args.ids_file, json.load(sys.stdin))
+    print("\n".join(absent))
+    return 1 if absent else 0
 
 
 if __name__ == "__main__":
