@@ -10,7 +10,10 @@ from tests.conftest import ROOT
 
 STAND_IN_PYTHON = """#!/bin/sh
 echo "$*" >> "$(dirname "$0")/../calls.log"
-[ -z "$PIP_FAILS" ]
+case "$1" in
+  -c) [ -z "$IMPORT_FAILS" ] ;;
+  *) [ -z "$PIP_FAILS" ] ;;
+esac
 """
 
 
@@ -23,10 +26,12 @@ def make_venv(tmp_path: Path) -> Path:
     return venv
 
 
-def sync(venv: Path, *files: Path, fail: bool = False) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/bin:/bin", **({"PIP_FAILS": "1"} if fail else {})}
-    return subprocess.run([str(ROOT / "scripts" / "pip-sync.sh"), str(venv), *map(str, files)],
-                          capture_output=True, text=True, env=env)
+def sync(venv: Path, *files: Path, fail: bool = False, module: str = "",
+         import_fails: bool = False) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", **({"PIP_FAILS": "1"} if fail else {}),
+           **({"IMPORT_FAILS": "1"} if import_fails else {})}
+    return subprocess.run([str(ROOT / "scripts" / "pip-sync.sh"), *(["--import", module] if module else []),
+                           str(venv), *map(str, files)], capture_output=True, text=True, env=env)
 
 
 def installs(venv: Path) -> int:
@@ -56,3 +61,19 @@ def test_a_failed_install_is_retried_next_time(tmp_path):
     assert sync(venv, requirements, fail=True).returncode != 0
     assert sync(venv, requirements).returncode == 0
     assert installs(venv) == 2
+
+
+def test_with_import_an_install_counts_only_once_the_module_imports_and_is_checked_once(tmp_path):
+    venv = make_venv(tmp_path)
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("foo==1.0\n")
+    refused = sync(venv, requirements, module="foo", import_fails=True)
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        f"error: {venv}/bin/python cannot import foo after installing {requirements}"]
+    assert sync(venv, requirements, module="foo").returncode == 0
+    calls = (venv / "calls.log").read_text().splitlines()
+    assert [c.split()[:2] for c in calls] == [["-m", "pip"], ["-c", "import"], ["-m", "pip"], ["-c", "import"]]
+    assert calls[-1] == "-c import foo"
+    assert sync(venv, requirements, module="foo").returncode == 0
+    assert installs(venv) == 4  # installed and imported once: neither pip nor the import runs again

@@ -46,7 +46,8 @@ def github():
             pass
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # shutdown() waits for the loop's next poll; the default interval is 0.5 s.
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     state["url"] = f"http://127.0.0.1:{server.server_port}"
     yield state
     server.shutdown()

@@ -22,7 +22,9 @@ for arg in "$@"; do
   [ "$prev" = "--policy-pack" ] && pack=$arg
   prev=$arg
 done
-if [ -n "$pack" ] && ! "$pack/venv/bin/python" -c 'import pulumi_policy' 2>/dev/null; then
+# Finding the module is enough here (and costs no import of the Pulumi SDK): prepare-policy-pack.sh
+# itself imports it before up.sh goes on.
+if [ -n "$pack" ] && ! "$pack/venv/bin/python" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("pulumi_policy") is None)' 2>/dev/null; then
   echo "error: could not start policy pack \"$pack\": fork/exec $pack/venv/bin/python: no such file or directory" >&2
   exit 255
 fi
