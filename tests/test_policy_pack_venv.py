@@ -2,6 +2,7 @@
 which the CLI never creates for a local pack (pulumi/pulumi v3.259.0
 sdk/python/cmd/pulumi-language-python/main.go:1528-1641, sdk/python/toolchain/pip.go:178-193).
 Without it the harness fails too, in one line that says how to make it."""
+import os
 import shutil
 import subprocess
 import sys
@@ -44,3 +45,30 @@ def test_check_of_a_stack_in_a_fresh_clone_fails_naming_policy_venv(tmp_path):
         f"error: the policy pack's virtualenv {repo / 'policy' / 'venv'} does not exist (the Pulumi CLI would "
         f"not start the pack either): {HINT}"]
     assert "ok" not in done.stdout
+
+
+# A policy/venv whose pip "installs" and whose python imports nothing.
+STAND_IN_VENV_PYTHON = """#!/bin/sh
+echo "$*" >> "$(dirname "$0")/../calls.log"
+[ "$1" != -c ]
+"""
+
+
+def test_prepare_refuses_a_pack_virtualenv_that_cannot_import_pulumi_policy_and_retries_next_time(tmp_path):
+    for script in ("prepare-policy-pack.sh", "pip-sync.sh"):
+        (tmp_path / "scripts").mkdir(exist_ok=True)
+        shutil.copy2(ROOT / "scripts" / script, tmp_path / "scripts" / script)
+    (tmp_path / "policy" / "venv" / "bin").mkdir(parents=True)
+    shutil.copy2(ROOT / "policy" / "requirements.txt", tmp_path / "policy" / "requirements.txt")
+    python = tmp_path / "policy" / "venv" / "bin" / "python"
+    python.write_text(STAND_IN_VENV_PYTHON)
+    python.chmod(0o755)
+    for attempt in (1, 2):
+        done = subprocess.run([str(tmp_path / "scripts" / "prepare-policy-pack.sh")], capture_output=True, text=True,
+                              env={"PATH": os.environ["PATH"]})
+        assert done.returncode == 1
+        assert done.stderr.splitlines() == [
+            f"error: {tmp_path / 'policy' / 'venv'}/bin/python cannot import pulumi_policy after installing "
+            "requirements.txt"]
+        calls = (tmp_path / "policy" / "venv" / "calls.log").read_text().splitlines()
+        assert len(calls) == 2 * attempt and calls[-1] == "-c import pulumi_policy"
