@@ -1,5 +1,6 @@
 """Project files that no CLI checks on this machine."""
 import json
+import re
 
 import jsonschema
 import yaml
@@ -65,3 +66,21 @@ def test_check_help_names_both_modes_and_the_environment_lookup(capsys):
     text = capsys.readouterr().out
     assert "MANIFEST.yaml" in text
     assert "policy/config/<environment>.json" in text
+
+
+def test_the_policy_pack_venv_holds_exactly_the_pinned_set():
+    # scripts/test.sh builds policy/venv from policy/requirements.txt before the tests run. A
+    # dependency pip had to choose itself (one missing from the file) shows up here unpinned.
+    pinned = {}
+    for line in (ROOT / "policy" / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pinned[re.sub(r"[-_.]+", "-", name).lower()] = version
+    installed = {}
+    for info in (ROOT / "policy" / "venv").glob("lib/python*/site-packages/*.dist-info"):
+        name, version = info.name[:-len(".dist-info")].rsplit("-", 1)
+        name = re.sub(r"[-_.]+", "-", name).lower()
+        if name not in ("pip", "setuptools", "wheel"):
+            installed[name] = version
+    assert installed == pinned
