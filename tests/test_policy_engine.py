@@ -14,7 +14,7 @@ import pytest
 from tools.harness import SECRET_SIG, SECRET_SIG_KEY as SIG_KEY
 from tools.policy_engine import (
     PolicyConfigError, PolicyPackSession, PolicyResource, _struct,
-    manifests_to_resources, run_policy_pack, type_token,
+    manifests_to_resources, type_token,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -89,6 +89,16 @@ def write(tmp_path: Path, config: dict) -> Path:
 SMALL = [resource(namespace("jenkins")), resource(workload())]
 
 
+@pytest.fixture(scope="module")
+def pack():
+    """One running pack for the module's checks. Each check configures it afresh from its own file:
+    the pack's Configure replaces the whole policy configuration (pulumi-policy v1.21.0
+    sdk/python/lib/pulumi_policy/policy.py:1275-1283), as a fresh start-up would. Start-up and
+    shutdown themselves are tested with a session of their own (test_pack_is_stopped_after_a_run)."""
+    with PolicyPackSession() as session:
+        yield session
+
+
 @pytest.mark.parametrize("config,expected", [
     ({"pss-privilegd": "mandatory"}, 'unknown policy "pss-privilegd"'),
     ({"pss-privileged": {"allow": [{"podLabels": "jenkins-k8s.io/dind=true"}]}},
@@ -101,9 +111,9 @@ SMALL = [resource(namespace("jenkins")), resource(workload())]
     ({"pss-privileged": "blocking"}, 'policy "pss-privileged": "blocking" is not a valid enforcement level'),
     ({"all": {"enforcementLevel": "strict"}}, 'policy "all", key "enforcementLevel"'),
 ])
-def test_bad_config_is_refused_with_one_line(tmp_path, config, expected):
+def test_bad_config_is_refused_with_one_line(pack, tmp_path, config, expected):
     with pytest.raises(PolicyConfigError) as refused:
-        run_policy_pack(SMALL, write(tmp_path, config))
+        pack.check(SMALL, write(tmp_path, config))
     text = str(refused.value)
     assert expected in text
     assert "\n" not in text and str(tmp_path) in text
@@ -121,22 +131,21 @@ def test_cli_prints_config_errors_on_one_line(tmp_path):
     assert result.stderr.count("\n") == 1 and 'unknown policy "no-such-policy"' in result.stderr
 
 
-def test_all_sets_levels_then_entries_override(tmp_path):
+def test_all_sets_levels_then_entries_override(pack, tmp_path):
     """`all` applies first, named entries after (as the CLI's applyConfig)."""
     privileged = workload(containers=[container(securityContext={**RESTRICTED_CONTAINER, "privileged": True})])
-    found = run_policy_pack([resource(namespace("jenkins")), resource(privileged)],
+    found = pack.check([resource(namespace("jenkins")), resource(privileged)],
                             write(tmp_path, {"all": "advisory", "pss-privileged": "mandatory"}))
     assert policies(found, "mandatory") == {"pss-privileged"}
-    found = run_policy_pack([resource(namespace("jenkins")), resource(privileged)],
+    found = pack.check([resource(namespace("jenkins")), resource(privileged)],
                             write(tmp_path, {"all": "disabled"}))
     assert found == []
 
 
 @pytest.mark.parametrize("path", sorted(CONFIG.glob("*.json")), ids=lambda p: p.name)
-def test_shipped_configs_are_accepted_and_applied_as_written(path):
+def test_shipped_configs_are_accepted_and_applied_as_written(pack, path):
     written = json.loads(path.read_text())
-    with PolicyPackSession() as session:
-        config = session.configure(path)
+    config = pack.configure(path)
     default = written.get("all")
     for name, entry in config.items():
         value = written.get(name, default)
@@ -147,11 +156,9 @@ def test_shipped_configs_are_accepted_and_applied_as_written(path):
             assert entry.properties["allow"] == value["allow"], f"{path.name}: {name} allow list changed"
 
 
-def test_presets_turn_on_only_their_pod_security_checks():
-    with PolicyPackSession() as session:
-        baseline = session.configure(CONFIG / "baseline.json")
-    with PolicyPackSession() as session:
-        restricted = session.configure(CONFIG / "restricted.json")
+def test_presets_turn_on_only_their_pod_security_checks(pack):
+    baseline = pack.configure(CONFIG / "baseline.json")
+    restricted = pack.configure(CONFIG / "restricted.json")
 
     def on(config):
         return {name for name, e in config.items() if name != "all" and e.level != "disabled"}
@@ -194,8 +201,8 @@ def privileged_stack():
     ]
 
 
-def test_dev_allows_dind_and_the_docker_socket(privileged_stack):
-    found = by_resource(run_policy_pack(privileged_stack, DEV))
+def test_dev_allows_dind_and_the_docker_socket(pack, privileged_stack):
+    found = by_resource(pack.check(privileged_stack, DEV))
     assert policies(found.get("jenkins-dev-dind/dind", []), "mandatory") == set()
     assert policies(found.get("jenkins-dev-dind/dind", [])) == set()  # not even a restricted warning
     assert policies(found.get("jenkins-dev/jenkins", [])) == set()
@@ -204,8 +211,8 @@ def test_dev_allows_dind_and_the_docker_socket(privileged_stack):
     assert policies(found["jenkins-dev/socket-privileged"], "mandatory") == {"pss-privileged"}
 
 
-def test_prod_allows_nothing(privileged_stack):
-    found = by_resource(run_policy_pack(privileged_stack, PROD))
+def test_prod_allows_nothing(pack, privileged_stack):
+    found = by_resource(pack.check(privileged_stack, PROD))
     dind = found["jenkins-dev-dind/dind"]
     assert {"pss-privileged", "pss-run-as-user", "pss-run-as-non-root",
             "pss-allow-privilege-escalation"} <= policies(dind, "mandatory")
@@ -217,13 +224,13 @@ def test_prod_allows_nothing(privileged_stack):
     assert {"jenkins-namespace-pod-security"} <= policies(found["jenkins-dev"], "mandatory")
 
 
-def test_staging_allows_dind_pools_only(privileged_stack):
+def test_staging_allows_dind_pools_only(pack, privileged_stack):
     staged = [resource(namespace("jenkins-staging-dind", "privileged")),
               resource({**copy.deepcopy(DIND), "metadata": {"name": "dind", "namespace": "jenkins-staging-dind"}}),
               resource(namespace("jenkins-staging", "restricted")),
               resource({**copy.deepcopy(CONTROLLER_WITH_SOCKET),
                         "metadata": {"name": "jenkins", "namespace": "jenkins-staging"}})]
-    found = by_resource(run_policy_pack(staged, STAGING))
+    found = by_resource(pack.check(staged, STAGING))
     assert policies(found.get("jenkins-staging-dind/dind", [])) == set()
     assert {"pss-host-path-volumes", "jenkins-no-docker-socket"} <= policies(found["jenkins-staging/jenkins"], "mandatory")
 
@@ -276,14 +283,14 @@ JENKINS_CASES = {
 
 
 @pytest.fixture(scope="module")
-def jenkins_results():
+def jenkins_results(pack):
     resources = [resource(namespace("jenkins"))]
     resources += [resource(body, logical=name) for name, (body, _) in JENKINS_CASES.items()]
     resources.append(resource(pvc("home-protected"), logical="home-protected", protect=True))
     # Namespace rule: a weak label and an undeclared namespace fail; "jenkins" passes.
     resources += [resource(namespace("weak", "baseline")), resource(workload(name="w", namespace="weak")),
                   resource(workload(name="nowhere", namespace="undeclared"))]
-    return by_resource(run_policy_pack(resources, PROD))
+    return by_resource(pack.check(resources, PROD))
 
 
 @pytest.mark.parametrize("name", sorted(JENKINS_CASES))
@@ -324,26 +331,26 @@ def test_messages_name_resource_container_and_field(jenkins_results):
 # ---- every pod-carrying kind, every container kind ---------------------------------------------
 
 @pytest.mark.parametrize("kind", ["Pod", "Deployment", "StatefulSet", "CronJob"])
-def test_ephemeral_and_init_containers_are_checked(kind):
+def test_ephemeral_and_init_containers_are_checked(pack, kind):
     bad = container("debug", securityContext={**RESTRICTED_CONTAINER, "privileged": True})
     body = workload(kind, name="k", initContainers=[copy.deepcopy(bad) | {"name": "init"}])
     template_spec = body["spec"] if kind == "Pod" else (
         body["spec"]["jobTemplate"]["spec"]["template"]["spec"] if kind == "CronJob" else body["spec"]["template"]["spec"])
     template_spec["ephemeralContainers"] = [{k: v for k, v in bad.items() if k != "resources"}]
-    found = run_policy_pack([resource(namespace("jenkins")), resource(body)], CONFIG / "baseline.json")
+    found = pack.check([resource(namespace("jenkins")), resource(body)], CONFIG / "baseline.json")
     assert {v.message.split(":")[0] for v in found} == {
         f'{kind} jenkins/k initContainer "init"', f'{kind} jenkins/k ephemeralContainer "debug"'}
 
 
 # ---- the harness itself ---------------------------------------------------------------------
 
-def test_secrets_are_sent_marked_and_still_checked():
+def test_secrets_are_sent_marked_and_still_checked(pack):
     struct = _struct({"data": {"token": "x"}, "kind": "Secret"}, secret_keys=("data",))
     assert struct["data"][SIG_KEY] == SECRET_SIG and struct["data"]["value"]["token"] == "x"
     assert struct["kind"] == "Secret"
     # A secret-marked ConfigMap value still reaches the rule as its plain value.
     cm = resource(configmap("marked", {"DB_PASSWORD": "hunter2"}), secret_keys=("data",))
-    found = run_policy_pack([cm], PROD)
+    found = pack.check([cm], PROD)
     assert policies(found) == {"jenkins-no-secret-literals"}
 
 
