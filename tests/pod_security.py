@@ -4,6 +4,8 @@ fixtures (tests/fixtures/pod-security) and the upstream corpus."""
 from __future__ import annotations
 
 import copy
+import json
+import tempfile
 from pathlib import Path
 
 from tools.policy_engine import PolicyResource, PolicyPackSession, PolicyViolation
@@ -55,6 +57,27 @@ def urn_of(name: str, kind: str) -> str:
     return f"urn:pulumi:fixtures::psa::{token}::{name}"
 
 
+def _resources(pods: dict[str, dict], kinds: tuple[str, ...]
+               ) -> tuple[list[PolicyResource], dict[str, tuple[str, str]]]:
+    resources, keys = [], {}
+    for name, pod in pods.items():
+        for kind in kinds:
+            urn = urn_of(name, kind)
+            keys[urn] = (name, kind)
+            resources.append(PolicyResource(urn=urn, type=urn.split("::")[2], name=name,
+                                            properties=wrap(kind, pod)))
+    return resources, keys
+
+
+def _check(session: PolicyPackSession, pods: dict[str, dict], kinds: tuple[str, ...],
+           config: Path) -> dict[tuple[str, str], list[PolicyViolation]]:
+    resources, keys = _resources(pods, kinds)
+    found: dict[tuple[str, str], list[PolicyViolation]] = {key: [] for key in keys.values()}
+    for violation in session.check(resources, config):
+        found[keys[violation.urn]].append(violation)
+    return found
+
+
 def run_levels(pods: dict[str, dict[str, dict]], kinds: tuple[str, ...]
                ) -> dict[str, dict[tuple[str, str], list[PolicyViolation]]]:
     """{level: {name: pod}} -> {level: {(name, kind): violations}}: every pod of a level in every
@@ -62,15 +85,42 @@ def run_levels(pods: dict[str, dict[str, dict]], kinds: tuple[str, ...]
     out: dict[str, dict[tuple[str, str], list[PolicyViolation]]] = {}
     with PolicyPackSession() as session:
         for level, level_pods in pods.items():
-            resources, keys = [], {}
-            for name, pod in level_pods.items():
-                for kind in kinds:
-                    urn = urn_of(name, kind)
-                    keys[urn] = (name, kind)
-                    resources.append(PolicyResource(urn=urn, type=urn.split("::")[2], name=name,
-                                                    properties=wrap(kind, pod)))
-            found: dict[tuple[str, str], list[PolicyViolation]] = {key: [] for key in keys.values()}
-            for violation in session.check(resources, CONFIG / f"{level}.json"):
-                found[keys[violation.urn]].append(violation)
-            out[level] = found
+            out[level] = _check(session, level_pods, kinds, CONFIG / f"{level}.json")
+    return out
+
+
+def run_every_level(pods: dict[str, dict], kinds: tuple[str, ...], own_config_kinds: tuple[str, ...] = ("Pod",)
+                    ) -> dict[str, dict[tuple[str, str], list[PolicyViolation]]]:
+    """{name: pod} -> {level: {(name, kind): violations}}: every pod at every level in every kind,
+    all in one pack session.
+
+    The `own_config_kinds` go through policy/config/<level>.json once per level. The other kinds go
+    through the pack once, with one config that turns on every policy of either level exactly as
+    that level's file has it, and each level keeps the violations of its own policies. That is the
+    same verdict: the pack runs each enabled policy on its own, with its own level and options, and
+    a violation names its policy (pulumi-policy v1.21.0 sdk/python/lib/pulumi_policy/policy.py:
+    971-1029, Analyze). Both halves are held to the same expected verdicts, so a level whose file
+    turned on other policies than the ones kept for it would fail in one half."""
+    out: dict[str, dict[tuple[str, str], list[PolicyViolation]]] = {level: {} for level in LEVELS}
+    wrapped = tuple(kind for kind in kinds if kind not in own_config_kinds)
+    own = tuple(kind for kind in kinds if kind in own_config_kinds)
+    with PolicyPackSession() as session, tempfile.TemporaryDirectory(prefix="pod-security-") as tmp:
+        union: dict = {"all": "disabled"}
+        policies: dict[str, set[str]] = {}
+        for level in LEVELS:
+            config = session.configure(CONFIG / f"{level}.json")
+            policies[level] = {name for name, entry in config.items() if entry.level != "disabled"}
+            for name in policies[level]:
+                entry = {"enforcementLevel": config[name].level, **(config[name].properties or {})}
+                if union.setdefault(name, entry) != entry:
+                    raise AssertionError(f"{name} is configured differently at the two levels: "
+                                         f"{union[name]} and {entry}; check each level on its own")
+            if own:
+                out[level].update(_check(session, pods, own, CONFIG / f"{level}.json"))
+        if wrapped:
+            union_path = Path(tmp) / "every-level.json"
+            union_path.write_text(json.dumps(union))
+            for key, found in _check(session, pods, wrapped, union_path).items():
+                for level in LEVELS:
+                    out[level][key] = [v for v in found if v.policy_name in policies[level]]
     return out

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.pod_security import KINDS, LEVELS, PATCH_KINDS, run_levels
+from tests.pod_security import KINDS, LEVELS, PATCH_KINDS, run_every_level
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pod-security"
 ALL_KINDS = (*KINDS, *PATCH_KINDS)
@@ -76,7 +76,7 @@ CASES = load_fixtures() + [{"id": "base-pod", "name": "base-pod", "check": None,
 @lru_cache(maxsize=None)
 def verdicts():
     pods = {case["id"]: build_pod(BASE, case) for case in CASES}
-    return run_levels({level: pods for level in LEVELS}, ALL_KINDS)
+    return run_every_level(pods, ALL_KINDS)
 
 
 def named_checks(violations) -> list[str]:
