@@ -4,13 +4,11 @@ Pods and wrapped in every pod-carrying workload kind, through the real pack over
 
 An additional oracle: the project's own fixtures (test_pod_security_fixtures.py) cover every check
 and run in a fresh clone; these run only where the corpus sits beside the repository.
-The pack starts once for all fixtures of both levels (and once per CLI invocation below).
+The pack starts once for all fixtures of both levels (and once per CLI run below).
 """
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pytest
 import yaml
 
 from tests.pod_security import CONFIG, KINDS, LEVELS, REPO, run_levels
+from tools.policy_engine import check_manifests_main
 
 CORPUS = REPO.parent / "shared" / "corpus" / "psa"
 
@@ -70,19 +69,22 @@ def test_corpus_is_complete():
     assert sum(len(fixtures(level)) for level in LEVELS) == 148
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    code = ("import sys; from tools.policy_engine import check_manifests_main; "
-            "sys.exit(check_manifests_main(sys.argv[1:]))")
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """The command's entry point in this process (the same function `python -m tools.check` calls
+    on manifests; test_policy_engine runs it as a process): (exit status, stdout, stderr)."""
+    capsys.readouterr()
+    code = check_manifests_main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 @pytest.mark.parametrize("level", LEVELS)
-def test_cli_reports_every_failing_fixture(level):
+def test_cli_reports_every_failing_fixture(capsys, level):
     files = sorted((CORPUS / level / "fail").glob("*.yaml"))
-    result = run_cli("--policy-config", str(CONFIG / f"{level}.json"), "--format", "json", *map(str, files))
-    assert result.returncode == 1, result.stderr
-    entries = json.loads(result.stdout)
+    code, out, err = run_cli(capsys, "--policy-config", str(CONFIG / f"{level}.json"), "--format", "json",
+                             *map(str, files))
+    assert code == 1, err
+    entries = json.loads(out)
     assert {e["file"] for e in entries} == {str(f) for f in files}
     for entry in entries:
         assert entry["kind"] == "Pod" and entry["namespace"] == "default"
@@ -91,9 +93,9 @@ def test_cli_reports_every_failing_fixture(level):
 
 
 @pytest.mark.parametrize("level", LEVELS)
-def test_cli_reports_nothing_for_passing_fixtures(level):
+def test_cli_reports_nothing_for_passing_fixtures(capsys, level):
     files = sorted((CORPUS / level / "pass").glob("*.yaml"))
-    result = run_cli("--policy-config", str(CONFIG / f"{level}.json"), *map(str, files))
-    assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout.strip().splitlines()
+    code, out, err = run_cli(capsys, "--policy-config", str(CONFIG / f"{level}.json"), *map(str, files))
+    assert code == 0, out + err
+    lines = out.strip().splitlines()
     assert lines == [f"0 violation(s), 0 mandatory, in 0 of {len(files)} resource(s) from {len(files)} file(s)"]
