@@ -11,9 +11,10 @@ import yaml
 from components.config import ConfigError, parse_stack_config
 from tests import upstream_facts as facts
 from tests.helpers import K8S_POOL, casc, schema_errors, synth_pools
-from tools.check import check_stack, policy_resources
+from tests.stack_checks import checked
+from tools.check import policy_resources
 from tools.harness import synthesize
-from tools.policy_engine import run_policy_pack
+from tools.policy_engine import PolicyPackSession
 from tools.harness import ROOT
 
 PROD_POLICY = ROOT / "policy" / "config" / "prod.json"
@@ -52,6 +53,13 @@ def prod():
 @pytest.fixture(scope="module")
 def prod_resources(prod):
     return policy_resources(prod)
+
+
+@pytest.fixture(scope="module")
+def pack():
+    """One running pack for the module; each check configures it afresh from its own file."""
+    with PolicyPackSession() as session:
+        yield session
 
 
 def with_casc(resources, edit) -> list:
@@ -147,11 +155,11 @@ def test_bad_builder_config_names_the_key():
 # ------------------------------------------------------------------ the real policy pack
 
 def test_prod_passes_the_real_pack_with_its_build_pool():
-    report = check_stack("prod")
+    report = checked("prod")
     assert report.ok, report
 
 
-def test_without_the_exemptions_the_pack_refuses_the_builder(prod_resources, tmp_path):
+def test_without_the_exemptions_the_pack_refuses_the_builder(pack, prod_resources, tmp_path):
     import json
 
     config = json.loads(PROD_POLICY.read_text())
@@ -160,23 +168,23 @@ def test_without_the_exemptions_the_pack_refuses_the_builder(prod_resources, tmp
     config["jenkins-namespace-pod-security"] = {"enforcementLevel": "mandatory", "level": "restricted"}
     path = tmp_path / "prod-without-builder.json"
     path.write_text(json.dumps(config))
-    violations = run_policy_pack(prod_resources, path)
+    violations = pack.check(prod_resources, path)
     found = violations_on_templates(violations)
     assert found == {"jenkins-build/build/image-build": RELAXED}
     assert any(v.policy_name == "jenkins-namespace-pod-security" and "jenkins-build" in v.message
                for v in violations)
 
 
-def test_the_same_pool_in_another_namespace_is_refused(tmp_path):
+def test_the_same_pool_in_another_namespace_is_refused(pack, tmp_path):
     # Pool "builds" -> namespace jenkins-test-builds: not the one prod exempts.
     synthesis = synth_pools(K8S_POOL, {**BUILD_POOL, "name": "builds"})
-    violations = run_policy_pack(policy_resources(synthesis), PROD_POLICY)
+    violations = pack.check(policy_resources(synthesis), PROD_POLICY)
     assert violations_on_templates(violations) == {"jenkins-test-builds/builds/image-build": RELAXED}
     assert any(v.policy_name == "jenkins-namespace-pod-security" and "jenkins-test-builds" in v.message
                for v in violations)
 
 
-def test_the_same_relaxation_on_another_container_is_refused(prod_resources):
+def test_the_same_relaxation_on_another_container_is_refused(pack, prod_resources):
     def jnlp_unconfined(template, pod):
         for container in pod["spec"]["containers"]:
             if container["name"] == "jnlp":
@@ -184,39 +192,39 @@ def test_the_same_relaxation_on_another_container_is_refused(prod_resources):
                 container["securityContext"]["allowPrivilegeEscalation"] = True
 
     resources = with_casc(prod_resources, lambda doc: edit_template(doc, "build", jnlp_unconfined))
-    violations = run_policy_pack(resources, PROD_POLICY)
+    violations = pack.check(resources, PROD_POLICY)
     messages = [v.message for v in violations]
     assert {v.policy_name for v in violations} == {
         "pss-seccomp-baseline", "pss-seccomp-restricted", "pss-allow-privilege-escalation"}
     assert all('container "jnlp"' in m for m in messages), messages
 
 
-def test_the_relaxation_at_pod_level_or_without_the_builder_label_is_refused(prod_resources):
+def test_the_relaxation_at_pod_level_or_without_the_builder_label_is_refused(pack, prod_resources):
     def pod_unconfined(template, pod):
         pod["spec"]["securityContext"]["seccompProfile"] = {"type": "Unconfined"}
 
-    violations = run_policy_pack(with_casc(prod_resources, lambda d: edit_template(d, "build", pod_unconfined)),
+    violations = pack.check(with_casc(prod_resources, lambda d: edit_template(d, "build", pod_unconfined)),
                                  PROD_POLICY)
     assert {v.policy_name for v in violations} == {"pss-seccomp-baseline", "pss-seccomp-restricted"}
 
     def unlabelled(template, pod):
         del pod["metadata"]["labels"]["jenkins-k8s.io/builder"]
 
-    violations = run_policy_pack(with_casc(prod_resources, lambda d: edit_template(d, "build", unlabelled)),
+    violations = pack.check(with_casc(prod_resources, lambda d: edit_template(d, "build", unlabelled)),
                                  PROD_POLICY)
     assert violations_on_templates(violations) == {"jenkins-build/build/image-build": RELAXED}
 
 
-def test_the_builder_in_the_default_pool_namespace_is_refused(prod_resources):
+def test_the_builder_in_the_default_pool_namespace_is_refused(pack, prod_resources):
     def move(template, pod):
         template["namespace"] = "jenkins-k8s"
 
-    violations = run_policy_pack(with_casc(prod_resources, lambda d: edit_template(d, "build", move)),
+    violations = pack.check(with_casc(prod_resources, lambda d: edit_template(d, "build", move)),
                                  PROD_POLICY)
     assert violations_on_templates(violations) == {"jenkins-k8s/build/image-build": RELAXED}
 
 
-def test_a_malformed_containers_narrowing_is_refused_with_one_line(prod_resources, tmp_path):
+def test_a_malformed_containers_narrowing_is_refused_with_one_line(pack, prod_resources, tmp_path):
     import json
 
     from tools.policy_engine import PolicyConfigError
@@ -226,6 +234,6 @@ def test_a_malformed_containers_narrowing_is_refused_with_one_line(prod_resource
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(config))
     with pytest.raises(PolicyConfigError) as error:
-        run_policy_pack(prod_resources[:1], path)
+        pack.check(prod_resources[:1], path)
     assert 'policy "pss-apparmor", key "allow[0].containers"' in str(error.value)
     assert "\n" not in str(error.value)

@@ -2,19 +2,28 @@
 from what the program renders."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import minimal_config, synth_config
 from tests.helpers import K8S_POOL, controller_pod, plugins
-from tools.check import check_stack, custom_resources, schema_problems, summary_line
+from tests.stack_checks import checked
+from tools.check import custom_resources, schema_problems, summary_line
 
 BACKUP = {"schedule": "0 2 * * *", "volumeSnapshotClassName": "csi-snap", "retention": 5}
+_RENDERS: dict = {}
 
 
 def synth(**overrides):
-    synthesis = synth_config(minimal_config(pools=[K8S_POOL], **overrides))
-    assert synthesis.ok, synthesis.error
-    return synthesis
+    """The render of a Kubernetes pool with these settings; several tests read the same render
+    (rendered once per module, never changed by a test)."""
+    key = json.dumps(overrides, sort_keys=True)
+    if key not in _RENDERS:
+        synthesis = synth_config(minimal_config(pools=[K8S_POOL], **overrides))
+        assert synthesis.ok, synthesis.error
+        _RENDERS[key] = synthesis
+    return _RENDERS[key]
 
 
 def fails(**overrides) -> str:
@@ -184,7 +193,7 @@ def test_no_service_monitor_unless_asked():
 
 
 def test_prod_check_passes_and_says_what_it_did_not_schema_check():
-    report = check_stack("prod")
+    report = checked("prod")
     assert report.ok, report.problems
     assert report.not_schema_checked == ["ServiceMonitor jenkins/jenkins"]
     assert "(1 custom resource not schema-checked, their schema is the CRD's in the cluster: " \
