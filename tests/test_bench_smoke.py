@@ -7,27 +7,56 @@ way the table says, and one smoke run of the in-process sections still produces 
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from tools.bench import common
+from tools.bench.__main__ import main as bench_main
 from tools.bench.floor import make_floor_project
 from tools.bench.policy import agreement
 from tools.harness import synthesize
 
 REPO = Path(__file__).resolve().parent.parent
 RATIO = r"\d+\.\d+x"
+WORKER = [sys.executable, "-m", "tools.bench", "--worker"]
+
+
+def worker_in_this_process(cmd, cwd, **_options) -> subprocess.CompletedProcess:
+    """Stands in for the subprocess a bench worker runs in: the same `--worker` entry point, run
+    here, its printed output handed back to run_worker as the process's stdout. That the command
+    is a real one is tested by test_a_failing_worker_is_reported_with_its_error, as a process."""
+    assert cmd[:len(WORKER)] == WORKER and Path(cwd) == REPO, cmd
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = bench_main(cmd[len(WORKER) - 1:])
+    return subprocess.CompletedProcess(cmd, code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
 def smoke_table() -> str:
-    result = subprocess.run([sys.executable, "-m", "tools.bench", "--smoke", "--only", "scale"], cwd=REPO,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
+    """`python -m tools.bench --smoke --only scale`, in this process, its workers too: the table
+    is what is tested here, not the processes (the interpreter start-ups would be most of its cost)."""
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out):
+        patch.setattr(common, "subprocess", SimpleNamespace(run=worker_in_this_process))
+        assert bench_main(["--smoke", "--only", "scale"]) == 0
+    return out.getvalue()
+
+
+def test_a_failing_worker_is_reported_with_its_error():
+    """run_worker's real subprocess: `python -m tools.bench --worker` is the command, and a worker
+    that exits non-zero is reported with its last words."""
+    with pytest.raises(RuntimeError) as failed:
+        common.run_worker(["no-such-worker"])
+    assert str(failed.value).startswith("bench worker no-such-worker failed: ")
+    assert "unknown worker no-such-worker" in str(failed.value)
 
 
 def test_smoke_run_names_cores_and_runs(smoke_table):
