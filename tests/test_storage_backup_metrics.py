@@ -2,28 +2,22 @@
 from what the program renders."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.conftest import minimal_config, synth_config
 from tests.helpers import K8S_POOL, controller_pod, plugins
+from tests.renders import shared_render
 from tests.stack_checks import checked
 from tools.check import custom_resources, schema_problems, summary_line
 
 BACKUP = {"schedule": "0 2 * * *", "volumeSnapshotClassName": "csi-snap", "retention": 5}
-_RENDERS: dict = {}
 
 
 def synth(**overrides):
-    """The render of a Kubernetes pool with these settings; several tests read the same render
-    (rendered once per module, never changed by a test)."""
-    key = json.dumps(overrides, sort_keys=True)
-    if key not in _RENDERS:
-        synthesis = synth_config(minimal_config(pools=[K8S_POOL], **overrides))
-        assert synthesis.ok, synthesis.error
-        _RENDERS[key] = synthesis
-    return _RENDERS[key]
+    """The render of a Kubernetes pool with these settings (several tests read the same render)."""
+    synthesis = shared_render(minimal_config(pools=[K8S_POOL], **overrides))
+    assert synthesis.ok, synthesis.error
+    return synthesis
 
 
 def fails(**overrides) -> str:
