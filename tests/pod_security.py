@@ -1,6 +1,6 @@
 """Drive Pod manifests through the real policy pack at both Pod Security levels, bare and wrapped in
-every pod-carrying kind, with one pack start-up for everything. Shared by the project's own
-fixtures (tests/fixtures/pod-security) and the upstream corpus."""
+every pod-carrying kind, all in one pack session. Shared by the project's own fixtures
+(tests/fixtures/pod-security) and the upstream corpus."""
 from __future__ import annotations
 
 import copy
@@ -78,21 +78,18 @@ def _check(session: PolicyPackSession, pods: dict[str, dict], kinds: tuple[str, 
     return found
 
 
-def run_levels(pods: dict[str, dict[str, dict]], kinds: tuple[str, ...]
+def run_levels(session: PolicyPackSession, pods: dict[str, dict[str, dict]], kinds: tuple[str, ...]
                ) -> dict[str, dict[tuple[str, str], list[PolicyViolation]]]:
     """{level: {name: pod}} -> {level: {(name, kind): violations}}: every pod of a level in every
-    kind, checked with policy/config/<level>.json, all in one pack session."""
-    out: dict[str, dict[tuple[str, str], list[PolicyViolation]]] = {}
-    with PolicyPackSession() as session:
-        for level, level_pods in pods.items():
-            out[level] = _check(session, level_pods, kinds, CONFIG / f"{level}.json")
-    return out
+    kind, checked with policy/config/<level>.json."""
+    return {level: _check(session, level_pods, kinds, CONFIG / f"{level}.json")
+            for level, level_pods in pods.items()}
 
 
-def run_every_level(pods: dict[str, dict], kinds: tuple[str, ...], own_config_kinds: tuple[str, ...] = ("Pod",)
+def run_every_level(session: PolicyPackSession, pods: dict[str, dict], kinds: tuple[str, ...],
+                    own_config_kinds: tuple[str, ...] = ("Pod",)
                     ) -> dict[str, dict[tuple[str, str], list[PolicyViolation]]]:
-    """{name: pod} -> {level: {(name, kind): violations}}: every pod at every level in every kind,
-    all in one pack session.
+    """{name: pod} -> {level: {(name, kind): violations}}: every pod at every level in every kind.
 
     The `own_config_kinds` go through policy/config/<level>.json once per level. The other kinds go
     through the pack once, with one config that turns on every policy of either level exactly as
@@ -104,7 +101,7 @@ def run_every_level(pods: dict[str, dict], kinds: tuple[str, ...], own_config_ki
     out: dict[str, dict[tuple[str, str], list[PolicyViolation]]] = {level: {} for level in LEVELS}
     wrapped = tuple(kind for kind in kinds if kind not in own_config_kinds)
     own = tuple(kind for kind in kinds if kind in own_config_kinds)
-    with PolicyPackSession() as session, tempfile.TemporaryDirectory(prefix="pod-security-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="pod-security-") as tmp:
         union: dict = {"all": "disabled"}
         policies: dict[str, set[str]] = {}
         for level in LEVELS:

@@ -13,12 +13,12 @@ import yaml
 
 from tests.conftest import ROOT
 from tests.helpers import casc, containers, pod_templates
+from tests.policy_pack import shared_pack
 from tests.test_placement import PLACED
 from tests.test_pod_templates import PLAIN, RICH
 from tests.test_site import PREFIX, site_config
 from tools.check import policy_resources, schema_problems
 from tools.harness import config_as_cli_passes_it, synthesize
-from tools.policy_engine import run_policy_pack
 
 POOLS = [
     {"name": "onctl", "type": "controller", "labels": ["controller"]},
@@ -60,8 +60,8 @@ def test_the_stack_is_schema_valid_on_both_kubernetes_versions(synthesis):
     assert schema_problems(synthesis) == []
 
 
-def test_the_stack_passes_the_policy_pack_of_its_environment(synthesis):
-    violations = run_policy_pack(policy_resources(synthesis), ROOT / "policy" / "config" / "dev.json")
+def test_the_stack_passes_the_policy_pack_of_its_environment(request, synthesis):
+    violations = shared_pack(request).check(policy_resources(synthesis), ROOT / "policy" / "config" / "dev.json")
     assert [v.message for v in violations if v.enforcement_level == "mandatory"] == []
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import copy
 import re
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.pod_security import KINDS, LEVELS, PATCH_KINDS, run_every_level
+from tests.policy_pack import shared_pack
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "pod-security"
 ALL_KINDS = (*KINDS, *PATCH_KINDS)
@@ -73,10 +73,10 @@ CASES = load_fixtures() + [{"id": "base-pod", "name": "base-pod", "check": None,
                             "file": "base-pod.yaml", "expect": {"baseline": [], "restricted": []}}]
 
 
-@lru_cache(maxsize=None)
-def verdicts():
+@pytest.fixture(scope="module")
+def verdicts(request):
     pods = {case["id"]: build_pod(BASE, case) for case in CASES}
-    return run_every_level(pods, ALL_KINDS)
+    return run_every_level(shared_pack(request), pods, ALL_KINDS)
 
 
 def named_checks(violations) -> list[str]:
@@ -90,9 +90,9 @@ def named_checks(violations) -> list[str]:
 
 @pytest.mark.parametrize("kind", ALL_KINDS)
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_pack_gives_the_expected_verdict_at_each_level(case, kind):
+def test_pack_gives_the_expected_verdict_at_each_level(verdicts, case, kind):
     for level in LEVELS:
-        found = verdicts()[level][(case["id"], kind)]
+        found = verdicts[level][(case["id"], kind)]
         expected = sorted(case["expect"][level])
         assert named_checks(found) == expected, \
             f"{case['file']} {case['name']} as {kind} at {level}: " + "; ".join(v.message for v in found)

@@ -12,8 +12,8 @@ import yaml
 
 from components.config import ConfigError, parse_stack_config
 from tests.helpers import casc, containers, schema_errors, synth_pools
+from tests.policy_pack import shared_pack
 from tests.test_policy_engine import namespace, policies, resource
-from tools.policy_engine import PolicyPackSession
 from tools.schema import first_error
 
 PROD_POLICY = Path(__file__).resolve().parents[1] / "policy" / "config" / "prod.json"
@@ -160,9 +160,8 @@ def test_wrong_template_options_are_refused_with_their_key_path(template, messag
 # ------------------------------------------------------------------ the pack reads the pods in JCasC
 
 @pytest.fixture(scope="module")
-def pack():
-    with PolicyPackSession() as session:
-        yield session
+def pack(request):
+    return shared_pack(request)
 
 
 def casc_config_map(synthesis) -> dict:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from tests.policy_pack import shared_pack
 from tests.test_policy_engine import RESTRICTED_CONTAINER, container, namespace, policies, resource, workload
-from tools.policy_engine import PolicyPackSession
 
 DIND = {"jenkins-k8s.io/dind": "true"}
 PRIVILEGED_ALLOW = {"pss-privileged": {"enforcementLevel": "mandatory", "allow": [
@@ -17,9 +17,8 @@ VOLUMES_ALLOW = {"pss-restricted-volumes": {"enforcementLevel": "mandatory", "al
 
 
 @pytest.fixture(scope="module")
-def pack():
-    with PolicyPackSession() as session:
-        yield session
+def pack(request):
+    return shared_pack(request)
 
 
 def check(pack, tmp_path, config: dict, body: dict) -> set[str]:

@@ -4,18 +4,18 @@ Pods and wrapped in every pod-carrying workload kind, through the real pack over
 
 An additional oracle: the project's own fixtures (test_pod_security_fixtures.py) cover every check
 and run in a fresh clone; these run only where the corpus sits beside the repository.
-The pack starts once for all fixtures of both levels (and once per CLI run below).
+The pack runs once over all fixtures of both levels (and starts once per CLI run below).
 """
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.pod_security import CONFIG, KINDS, LEVELS, REPO, run_levels
+from tests.policy_pack import shared_pack
 from tools.policy_engine import check_manifests_main
 
 CORPUS = REPO.parent / "shared" / "corpus" / "psa"
@@ -37,12 +37,12 @@ def name_of(level: str, verdict: str, path: Path) -> str:
     return f"{level}-{verdict}-{path.stem}"
 
 
-@lru_cache(maxsize=None)
-def verdicts() -> dict:
+@pytest.fixture(scope="module")
+def verdicts(request) -> dict:
     """Run the pack once over every fixture in every kind: {level: {(name, kind): violations}}."""
     pods = {level: {name_of(level, verdict, path): yaml.safe_load(path.read_text())
                     for verdict, path in fixtures(level)} for level in LEVELS}
-    return run_levels(pods, tuple(KINDS))
+    return run_levels(shared_pack(request), pods, tuple(KINDS))
 
 
 CASES = [pytest.param(level, verdict, path, kind, id=f"{level}-{verdict}-{path.stem}-{kind}")
@@ -50,8 +50,8 @@ CASES = [pytest.param(level, verdict, path, kind, id=f"{level}-{verdict}-{path.s
 
 
 @pytest.mark.parametrize("level,verdict,path,kind", CASES)
-def test_pack_agrees_with_pod_security_admission(level, verdict, path, kind):
-    found = verdicts()[level][(name_of(level, verdict, path), kind)]
+def test_pack_agrees_with_pod_security_admission(verdicts, level, verdict, path, kind):
+    found = verdicts[level][(name_of(level, verdict, path), kind)]
     if verdict == "pass":
         assert found == [], f"{path.name} as {kind} is allowed at {level}, the pack said: " \
                             + "; ".join(v.message for v in found)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.policy_pack import shared_pack
 from tools.harness import SECRET_SIG, SECRET_SIG_KEY as SIG_KEY
 from tools.policy_engine import (
     PolicyConfigError, PolicyPackSession, PolicyResource, _struct,
@@ -90,13 +91,10 @@ SMALL = [resource(namespace("jenkins")), resource(workload())]
 
 
 @pytest.fixture(scope="module")
-def pack():
-    """One running pack for the module's checks. Each check configures it afresh from its own file:
-    the pack's Configure replaces the whole policy configuration (pulumi-policy v1.21.0
-    sdk/python/lib/pulumi_policy/policy.py:1275-1283), as a fresh start-up would. Start-up and
-    shutdown themselves are tested with a session of their own (test_pack_is_stopped_after_a_run)."""
-    with PolicyPackSession() as session:
-        yield session
+def pack(request):
+    """The process's running pack (tests/policy_pack.py); start-up and shutdown themselves are
+    tested with a session of their own (test_pack_is_stopped_after_a_run)."""
+    return shared_pack(request)
 
 
 @pytest.mark.parametrize("config,expected", [

@@ -11,10 +11,10 @@ import yaml
 from components.config import ConfigError, parse_stack_config
 from tests import upstream_facts as facts
 from tests.helpers import K8S_POOL, casc, schema_errors, synth_pools
+from tests.policy_pack import shared_pack
 from tests.stack_checks import checked
 from tools.check import policy_resources
 from tools.harness import synthesize
-from tools.policy_engine import PolicyPackSession
 from tools.harness import ROOT
 
 PROD_POLICY = ROOT / "policy" / "config" / "prod.json"
@@ -56,10 +56,8 @@ def prod_resources(prod):
 
 
 @pytest.fixture(scope="module")
-def pack():
-    """One running pack for the module; each check configures it afresh from its own file."""
-    with PolicyPackSession() as session:
-        yield session
+def pack(request):
+    return shared_pack(request)
 
 
 def with_casc(resources, edit) -> list:

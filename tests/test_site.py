@@ -10,9 +10,9 @@ import yaml
 
 from tests.conftest import minimal_config, synth_config
 from tests.helpers import casc, containers, controller_pod, pod_templates, secret_leaks
+from tests.policy_pack import shared_pack
 from tools.check import policy_resources, schema_problems
 from tools.harness import ROOT, config_as_cli_passes_it, synthesize
-from tools.policy_engine import run_policy_pack
 
 PREFIX = "registry.example.com/mirror"
 PEM = ("-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2FmZmVpbmU=\n-----END CERTIFICATE-----\n"
@@ -362,6 +362,6 @@ def test_site_stack_is_schema_valid_on_both_kubernetes_versions(synthesis):
     assert schema_problems(synthesis) == []
 
 
-def test_site_stack_passes_the_policy_pack(synthesis):
-    violations = run_policy_pack(policy_resources(synthesis), ROOT / "policy" / "config" / "dev.json")
+def test_site_stack_passes_the_policy_pack(request, synthesis):
+    violations = shared_pack(request).check(policy_resources(synthesis), ROOT / "policy" / "config" / "dev.json")
     assert [v for v in violations if v.enforcement_level == "mandatory"] == []
