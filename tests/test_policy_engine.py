@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -360,6 +362,53 @@ def test_pack_is_stopped_after_a_run():
     assert session.process is None and session.last_pid == pid
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+class RecordingStub:
+    """The session's stub, noting how many Analyze calls are in flight and when AnalyzeStack goes."""
+
+    def __init__(self, stub):
+        self.stub, self.in_flight, self.most, self.events = stub, 0, 0, []
+        self.lock = threading.Lock()
+        self.Analyze = SimpleNamespace(future=self.analyze)
+
+    def analyze(self, request):
+        with self.lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        call = self.stub.Analyze.future(request)
+        call.add_done_callback(self.done)
+        return call
+
+    def done(self, _call):
+        with self.lock:
+            self.in_flight -= 1
+            self.events.append("Analyze")
+
+    def __getattr__(self, name):  # GetAnalyzerInfo, Configure, ConfigureStack
+        return getattr(self.stub, name)
+
+    def AnalyzeStack(self, request):
+        with self.lock:
+            self.events.append(f"AnalyzeStack with {self.in_flight} Analyze in flight")
+        return self.stub.AnalyzeStack(request)
+
+
+def test_resources_are_analyzed_a_few_at_a_time_and_the_stack_after_them(pack):
+    """As the engine: AnalyzeStack once every resource is analyzed; and never thousands of Analyze
+    calls in flight at once (the pack's gRPC server cancelled some of them then)."""
+    privileged = container(securityContext={**RESTRICTED_CONTAINER, "privileged": True})
+    bodies = [workload(name=f"w{i}", containers=[privileged] if i % 2 else None) for i in range(60)]
+    real, pack.stub = pack.stub, RecordingStub(pack.stub)
+    try:
+        found = by_resource(pack.check([resource(namespace("jenkins"))] + [resource(b) for b in bodies], PROD))
+        recorded = pack.stub
+    finally:
+        pack.stub = real
+    assert sorted(found) == sorted(f"jenkins/w{i}" for i in range(1, 60, 2))
+    assert all(policies(v) == {"pss-privileged"} for v in found.values())
+    assert 1 <= recorded.most <= 16
+    assert recorded.events == ["Analyze"] * 61 + ["AnalyzeStack with 0 Analyze in flight"]
 
 
 def test_manifests_to_resources(tmp_path):

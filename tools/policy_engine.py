@@ -50,6 +50,13 @@ DEFAULT_PACK_DIR = REPO_ROOT / "policy"
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 _START_TIMEOUT = 60.0
+# Analyze calls in flight at once. The engine analyzes one resource at a time: its executor
+# handles one registration event at a time (pkg/resource/deploy/deployment_executor.go:278-316
+# @1b5949891b3c), each one's steps calling analyzeAll (step_generator.go:1469, :3450), and
+# AnalyzeStack comes once every resource is done. A few calls in flight keep the pack's worker
+# threads busy; thousands at once (a large manifest check) had the pack's gRPC server cancel some
+# of them now and then (seen here from ~1,600 calls in flight, grpcio 1.85.3).
+_IN_FLIGHT = 16
 
 
 class PolicyConfigError(Exception):
@@ -464,26 +471,50 @@ class PolicyPackSession:
         return self.start_analyze(resources)()
 
     def start_analyze(self, resources: list[PolicyResource]) -> Callable[[], list[tuple[Any, str]]]:
+        """`analyze`, split: a thread sends the requests, at most _IN_FLIGHT Analyze calls at a time,
+        then AnalyzeStack; the returned function waits for it and gives the diagnostics."""
         from pulumi.runtime.proto import analyzer_pb2
 
-        calls = []
+        requests = []
         stack_resources = []
         providers = {r.urn: r for r in resources if r.type.startswith("pulumi:providers:")}
         for r in resources:
             properties = _struct(r.properties, r.secret_keys)
             options, provider = self._options(r), self._provider(r, providers)
-            request = analyzer_pb2.AnalyzeRequest(type=r.type, urn=r.urn, name=r.name, properties=properties,
-                                                  options=options, provider=provider)
-            calls.append((self.stub.Analyze.future(request), r.urn))
+            requests.append(analyzer_pb2.AnalyzeRequest(type=r.type, urn=r.urn, name=r.name, properties=properties,
+                                                        options=options, provider=provider))
             outputs = properties if r.outputs is None else _struct(r.outputs, r.secret_keys)
             stack_resources.append(analyzer_pb2.AnalyzerResource(
                 type=r.type, urn=r.urn, name=r.name, properties=outputs, options=options,
                 provider=provider, parent=r.parent, dependencies=list(r.dependencies)))
-        calls.append((self.stub.AnalyzeStack.future(
-            analyzer_pb2.AnalyzeStackRequest(resources=stack_resources)), ""))
+        stack_request = analyzer_pb2.AnalyzeStackRequest(resources=stack_resources)
+        stub = self.stub
+        responses: list = []
+        failed: list[BaseException] = []
+
+        def send() -> None:
+            slots = threading.BoundedSemaphore(_IN_FLIGHT)
+            calls = []
+            try:
+                for request in requests:
+                    slots.acquire()
+                    call = stub.Analyze.future(request)
+                    call.add_done_callback(lambda _: slots.release())
+                    calls.append(call)
+                responses.extend(call.result() for call in calls)
+                responses.append(stub.AnalyzeStack(stack_request))
+            except BaseException as e:  # re-raised on the caller's thread
+                failed.append(e)
+
+        sender = threading.Thread(target=send, name="policy-pack-analyze", daemon=True)
+        sender.start()
 
         def collect() -> list[tuple[Any, str]]:
-            return [(d, d.urn or urn) for call, urn in calls for d in call.result().diagnostics]
+            sender.join()
+            if failed:
+                raise failed[0]
+            urns = [r.urn for r in resources] + [""]
+            return [(d, d.urn or urn) for response, urn in zip(responses, urns) for d in response.diagnostics]
         return collect
 
 
