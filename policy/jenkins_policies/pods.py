@@ -248,6 +248,10 @@ def running_namespace(resource_type: str, props: Mapping, fallback_name: str = "
 
 
 AGENT_POD_KIND = "Kubernetes-plugin pod template"
+# Every enabled policy reads the same JCasC ConfigMap: libyaml's parser (PyYAML's binary wheels carry
+# it) makes that a small part of a check instead of most of it; the same safe constructors build the
+# documents.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def agent_pods(resource_type: str, props: Mapping, fallback_name: str = "") -> list[Pod]:
@@ -267,7 +271,7 @@ def agent_pods(resource_type: str, props: Mapping, fallback_name: str = "") -> l
         if not (isinstance(value, str) and str(key).endswith((".yaml", ".yml"))):
             continue
         try:
-            document = yaml.safe_load(value)
+            document = yaml.load(value, Loader=_YAML_LOADER)
         except yaml.YAMLError:
             continue
         for cloud in items(get(document, "jenkins", "clouds")):
@@ -281,7 +285,7 @@ def agent_pods(resource_type: str, props: Mapping, fallback_name: str = "") -> l
 
 def _template_pod(owner: str, cloud: Mapping, template: Mapping) -> Optional[Pod]:
     try:
-        body = yaml.safe_load(template.get("yaml") or "")
+        body = yaml.load(template.get("yaml") or "", Loader=_YAML_LOADER)
     except yaml.YAMLError:
         return None
     spec = get(body, "spec")
