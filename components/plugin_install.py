@@ -49,17 +49,28 @@ def stack_plugins(lock: PluginLock, requested: Iterable[str], extra: Mapping[str
 
 # Every listed plugin present at its listed version, and no other .jpi: else name what is wrong.
 _VERIFY = r"""verify_plugins() {
-  dir=$1 wrong=""
+  local dir=$1 wrong="" id version found line jpi
+  local -A locked=()
   while IFS=: read -r id version; do
     [ -n "$id" ] || continue
+    locked[$id]=1
     if [ ! -f "$dir/$id.jpi" ]; then wrong="$wrong $id(missing)"; continue; fi
-    found=$(unzip -p "$dir/$id.jpi" META-INF/MANIFEST.MF | tr -d '\r' | sed -n 's/^Plugin-Version: *//p')
+    found=""
+    while IFS= read -r line; do
+      line=${line%$'\r'}
+      if [[ $line == Plugin-Version:* ]]; then
+        found=${line#Plugin-Version:}
+        found=${found#"${found%%[! ]*}"}
+        break
+      fi
+    done < <(unzip -p "$dir/$id.jpi" META-INF/MANIFEST.MF)
     [ "$found" = "$version" ] || wrong="$wrong $id($found, locked $version)"
   done < "$plugin_file"
   for jpi in "$dir"/*.jpi; do
     [ -e "$jpi" ] || continue
-    id=$(basename "$jpi" .jpi)
-    grep -q "^$id:" "$plugin_file" || wrong="$wrong $id(not in the lock)"
+    id=${jpi##*/}
+    id=${id%.jpi}
+    [ -n "${locked[$id]:-}" ] || wrong="$wrong $id(not in the lock)"
   done
   if [ -n "$wrong" ]; then
     echo "plugins: $dir does not hold exactly the locked set:$wrong" >&2
