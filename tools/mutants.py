@@ -2,10 +2,12 @@
 
 Each mutant in tools/mutants.yaml is one exact text replacement in the product code (it must
 match exactly once) that changes behaviour a user relies on. For each, a git worktree of HEAD
-gets the replacement and the whole suite runs against it (`pytest -x`; golden snapshots and the
-generated-file freshness tests are excluded unless --keep-golden: a file regenerated with the code
-is not a guard). A mutant is killed when the suite fails; the table lists the first failing test,
-and the survivors with their reason. Commit first: the worktree is of HEAD.
+gets the replacement; the test files named in its `first:` run, and the whole suite only if those
+pass (`pytest -x`; golden snapshots and the generated-file freshness tests are excluded unless
+--keep-golden: a file regenerated with the code is not a guard). A mutant is killed when tests
+fail; a run that ends otherwise (a collection or import error, for one) is an error, not a kill.
+The table lists the first failing test, and the survivors with their reason. Commit first: the
+worktree is of HEAD.
 """
 from __future__ import annotations
 
@@ -64,25 +66,48 @@ def apply(mutant: Mutant, tree: Path) -> None:
     path.write_text(text.replace(mutant.old, mutant.new))
 
 
+# pytest's exit codes (_pytest/config ExitCode): 1 is "some tests failed"; anything else but 0
+# (interrupted, a collection or import error, a usage error, no tests) says nothing about behaviour.
+TESTS_FAILED = 1
+
+
+def pytest_run(tree: Path, targets: list[str], keep_golden: bool, pytest_args: list[str]):
+    cmd = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+           *pytest_args, *targets,
+           "--ignore=tests/test_mutants_file.py"]  # it checks the mutant's text is in the tree: not a kill
+    if not keep_golden:  # change detectors regenerated together with the code guard nothing
+        cmd += ["--ignore=tests/test_golden.py", *(f"--deselect={t}" for t in GENERATED_FILE_TESTS)]
+    return subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
+
+
+def verdict(result) -> tuple[str, str]:
+    if result.returncode == 0:
+        return "survived", ""
+    lines = result.stdout.splitlines()
+    if result.returncode != TESTS_FAILED:
+        return "error", f"pytest exit {result.returncode}: {(lines or [''])[-1]}"
+    failed = [line.split(" ", 1)[1].split(" - ")[0] for line in lines
+              if line.startswith("FAILED ") or line.startswith("ERROR ")]
+    return "killed", failed[0] if failed else "tests failed"
+
+
 def run(mutant: Mutant, keep_golden: bool, pytest_args: list[str]) -> tuple[Mutant, str, str]:
+    """The `first:` files alone, then (only if they all pass) the whole suite."""
     with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.id}-") as tmp:
         tree = Path(tmp) / "tree"
         with WORKTREE_LOCK:
             checkout(tree)
-        apply(mutant, tree)
-        cmd = [str(ROOT / ".venv" / "bin" / "python"), "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-               *pytest_args, *mutant.first.split(), "tests",  # pytest collects a file given twice once
-               "--ignore=tests/test_mutants_file.py"]  # it checks the mutant's text is in the tree: not a kill
-        if not keep_golden:  # change detectors regenerated together with the code guard nothing
-            cmd += ["--ignore=tests/test_golden.py", *(f"--deselect={t}" for t in GENERATED_FILE_TESTS)]
-        result = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
-        with WORKTREE_LOCK:
-            remove_checkout(tree)
-    failed = [line.split(" ", 1)[1].split(" - ")[0] for line in result.stdout.splitlines()
-              if line.startswith("FAILED ") or line.startswith("ERROR ")]
-    if result.returncode == 0:
-        return mutant, "survived", ""
-    return mutant, "killed", failed[0] if failed else f"exit {result.returncode}"
+        try:
+            apply(mutant, tree)
+            outcome = ("survived", "")
+            if mutant.first:
+                outcome = verdict(pytest_run(tree, mutant.first.split(), keep_golden, pytest_args))
+            if outcome[0] == "survived":
+                outcome = verdict(pytest_run(tree, ["tests"], keep_golden, pytest_args))
+        finally:
+            with WORKTREE_LOCK:
+                remove_checkout(tree)
+    return (mutant, *outcome)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,16 +130,18 @@ def main(argv: list[str] | None = None) -> int:
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(lambda m: run(m, args.keep_golden, args.pytest_args.split()), mutants))
     print("| id | mutant | result | first failing test |\n|---|---|---|---|")
-    for mutant, verdict, first in results:
-        print(f"| {mutant.id} | {mutant.what} | {verdict} | {first} |")
+    for mutant, outcome, first in results:
+        print(f"| {mutant.id} | {mutant.what} | {outcome} | {first} |")
     counted = [(m, v) for m, v, _ in results if not m.equivalent]
     killed = sum(1 for _, v in counted if v == "killed")
     print(f"\nkilled {killed} of {len(counted)} behaviour-changing mutants "
           f"({100 * killed / max(1, len(counted)):.0f}%); equivalent, not counted: "
           f"{', '.join(m.id for m, _, _ in results if m.equivalent) or 'none'}")
-    for mutant, verdict, _ in results:
-        if verdict == "survived":
+    for mutant, outcome, detail in results:
+        if outcome == "survived":
             print(f"- survived {mutant.id}: {mutant.equivalent or 'NOT equivalent: the suite misses it'}")
+        elif outcome == "error":
+            print(f"- error {mutant.id}: {detail} (neither killed nor survived: look at it)")
     return 0 if killed == len(counted) else 1
 
 
