@@ -1,11 +1,24 @@
 """The cached schema validator gives kubernetes-validate's own verdicts."""
 import copy
+import functools
 
 import kubernetes_validate
 import pytest
+from kubernetes_validate import utils
 
 from tests.conftest import STACKS
 from tools.schema import SchemaMissing, first_error, is_custom
+
+
+@pytest.fixture(scope="module")
+def library_reads_each_file_once():
+    """`kubernetes_validate.validate` lists its schema versions and re-reads the ~1 MB definitions
+    file on every call; the same directory listing and file contents, read once, leave its own
+    validation code to decide."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("schema_contents", "all_versions"):
+            patch.setattr(utils, name, functools.lru_cache(maxsize=None)(getattr(utils, name)))
+        yield
 
 
 def library_error(manifest, version):
@@ -26,7 +39,7 @@ def broken_variants(manifest):
 
 @pytest.mark.parametrize("version", ["1.30.0", "1.37.0"])
 @pytest.mark.parametrize("stack", STACKS)
-def test_agrees_with_kubernetes_validate(stack_syntheses, stack, version):
+def test_agrees_with_kubernetes_validate(stack_syntheses, library_reads_each_file_once, stack, version):
     for record in stack_syntheses[stack].kubernetes_objects():
         if is_custom(record.manifest()["apiVersion"], version):
             continue  # kubernetes-validate has no schema for it either; test_custom_resources covers it
