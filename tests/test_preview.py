@@ -9,8 +9,6 @@ import copy
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -80,31 +78,50 @@ def test_schema_check_skips_unknown_leaves_but_not_real_errors(prod):
     assert any("serviceName" in p and "is not of type 'string'" in p for p in schema_problems(synthesis))
 
 
-def test_synth_and_check_show_unknowns_in_text_and_json():
-    def run(*args):
-        done = subprocess.run([sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-        return done
-    yaml_out = run("tools.synth", "staging", "--preview")
-    assert "stringData: (unknown)" in yaml_out.stdout and SENTINEL not in yaml_out.stdout
-    assert "3 values unknown until apply" in yaml_out.stderr
-    document = json.loads(run("tools.synth", "staging", "--preview", "--format", "json").stdout)
+@pytest.fixture(scope="module")
+def checked():
+    """check_stack, each (stack, policy config, policy, preview) checked once per module: the tests
+    that read the same stack's report share it."""
+    reports = {}
+
+    def check(stack, policy_config=None, policy=True, preview=False):
+        key = (stack, policy_config, policy, preview)
+        if key not in reports:
+            reports[key] = check_stack(stack, policy_config, policy, preview)
+        return reports[key]
+    return check
+
+
+def test_synth_and_check_show_unknowns_in_text_and_json(checked, monkeypatch, capsys):
+    from tools import check, synth
+
+    monkeypatch.setattr(check, "check_stack", checked)  # prod's preview check is shared with the test below
+
+    def run(tool, *args):
+        status = tool.main(list(args))
+        printed = capsys.readouterr()
+        assert status == 0, printed.err
+        return printed
+    yaml_out = run(synth, "staging", "--preview")
+    assert "stringData: (unknown)" in yaml_out.out and SENTINEL not in yaml_out.out
+    assert "3 values unknown until apply" in yaml_out.err
+    document = json.loads(run(synth, "staging", "--preview", "--format", "json").out)
     assert document["preview"] is True
     unknown = {r["name"]: r["unknownInputs"] for r in document["resources"] if "unknownInputs" in r}
     assert unknown == {"admin": ["stringData"], "swarm-client-password": ["stringData"],
                        "swarm-controller-password": ["stringData"]}
-    [report] = json.loads(run("tools.check", "prod", "--preview", "--format", "json").stdout)
+    [report] = json.loads(run(check, "prod", "--preview", "--format", "json").out)
     assert report["ok"] and report["preview"] and report["unknownValues"] == 1
-    text = run("tools.check", "prod", "--preview").stdout
+    text = run(check, "prod", "--preview").out
     assert "prod (preview):" in text and "1 value unknown until apply: ok" in text
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_stack_passes_preview_with_its_policy_config(stack):
+def test_every_stack_passes_preview_with_its_policy_config(checked, stack):
     """The pack runs in both modes; a new stack's preview gives the verdicts `up` gives, and no
     policy is reduced to "can't run during preview"."""
-    preview = check_stack(stack, preview=True)
-    up = check_stack(stack)
+    preview = checked(stack, preview=True)
+    up = checked(stack)
     assert preview.ok, preview.problems
     assert preview.unknowns > 0 and up.unknowns == 0
     assert not [a for a in preview.advisories if CANT_RUN in a]
@@ -329,8 +346,14 @@ def echo(tmp_path: Path, stack: str, preview: bool):
     return synthesis, analyzed, stack_report
 
 
-def test_analyze_goes_to_every_registered_resource(tmp_path):
-    synthesis, analyzed, stack_report = echo(tmp_path, "prod", preview=False)
+@pytest.fixture(scope="module")
+def echoed_prod(tmp_path_factory):
+    """prod as `pulumi up` sends it, through the echo pack: read by the two tests below."""
+    return echo(tmp_path_factory.mktemp("echo-prod"), "prod", preview=False)
+
+
+def test_analyze_goes_to_every_registered_resource(echoed_prod):
+    synthesis, analyzed, stack_report = echoed_prod
     types = [a["type"] for a in analyzed]
     for expected in ("pulumi:pulumi:Stack", "pulumi:providers:kubernetes", "pulumi:providers:random",
                      "jenkins:index:JenkinsPlatform", "jenkins:index:JenkinsController",
@@ -347,8 +370,8 @@ def test_analyze_goes_to_every_registered_resource(tmp_path):
     assert password["providerType"] == "pulumi:providers:random" and password["provider"] == {"version": "4.21.4"}
 
 
-def test_analyze_gets_checked_inputs_and_analyze_stack_outputs(tmp_path):
-    synthesis, analyzed, stack_report = echo(tmp_path, "prod", preview=False)
+def test_analyze_gets_checked_inputs_and_analyze_stack_outputs(echoed_prod):
+    synthesis, analyzed, stack_report = echoed_prod
     secret = next(a for a in analyzed if a["type"] == "kubernetes:core/v1:Secret")
     assert "stringData" not in secret["props"] and set(secret["props"]["data"]) == {"username", "password"}
     password = next(a for a in analyzed if a["type"] == "random:index/randomPassword:RandomPassword")
