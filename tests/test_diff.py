@@ -1,18 +1,22 @@
 """tools.diff: the offline manifest diff between a git ref and the working tree."""
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.conftest import ROOT
-from tools import diff
+from tools import diff, synth
 from tools.diff import ABSENT, Render, compare, diff_stack, render_markdown
 
 NEW_SIZE = "321Gi"
@@ -49,10 +53,32 @@ def _project_repo(target: Path) -> Path:
     return target
 
 
+SWARM_DIND = {"name": "build", "type": "swarm-dind", "labels": ["docker"], "dockerStorage": "20Gi"}
+SWARM = {"name": "build", "type": "swarm", "labels": ["docker"]}
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> dict:
-    """A copy of the project in a fresh git repository, then a commit that resizes one stack's volume."""
+    """A copy of the project in a fresh git repository; on `main` (checked out) a commit that
+    resizes one stack's volume; on branch `qa`, from the copy, commits tagged `qa-base` (a
+    protected JENKINS_HOME, a swarm-dind pool), `qa-storage-class` (the claim gets a storage
+    class) and `qa-switch` (the pool becomes a swarm pool, same name)."""
     target = _project_repo(tmp_path_factory.mktemp("diff-repo"))
+
+    git(target, "checkout", "--quiet", "-b", "qa")
+    config = {"jenkins:environment": "qa", "jenkins:namespace": "jenkins-qa",
+              "jenkins:controller": {"storage": {"size": "30Gi", "protect": True}}, "jenkins:pools": [SWARM_DIND]}
+    qa = target / "stacks" / "Pulumi.qa.yaml"
+    for tag, change in (("qa-base", {}),
+                        ("qa-storage-class", {"jenkins:controller": {"storage": {
+                            "size": "30Gi", "protect": True, "storageClassName": "fast-ssd"}}}),
+                        ("qa-switch", {"jenkins:pools": [SWARM]})):
+        config.update(change)
+        qa.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+        git(target, "add", "--all")
+        git(target, "commit", "--quiet", "--message", tag)
+        git(target, "tag", tag)
+    git(target, "checkout", "--quiet", "main")
 
     stacks = diff.stacks_in(target)
     stack = "prod" if "prod" in stacks else stacks[0]
@@ -67,6 +93,32 @@ def repo(tmp_path_factory) -> dict:
     return {"path": target, "stack": stack, "stacks": stacks, "old_size": old_size}
 
 
+@pytest.fixture
+def diff_main(repo, monkeypatch, capsys):
+    """`python -m tools.diff ARGS` in the test repository, as main() in this process: exit status
+    and what it printed. Each side still renders in its own git worktree (or the repository's
+    working tree), by tools.synth's main() here: the sides' code is this checkout's, copied, so it
+    renders alike; renders take turns, as the harness runs one program at a time. The test above
+    renders through real `python -m tools.synth` processes."""
+    lock = threading.Lock()
+
+    def run_synth(project_dir: Path, stack: str) -> subprocess.CompletedProcess:
+        out, err = io.StringIO(), io.StringIO()
+        stack_file = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
+        with lock, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = synth.main([stack, "--format", "json", "--stack-file", str(stack_file)])
+        return subprocess.CompletedProcess(["tools.synth", stack], status, out.getvalue(), err.getvalue())
+
+    monkeypatch.setattr(diff, "run_synth", run_synth)
+    monkeypatch.setattr(diff, "run", functools.partial(diff.run, project_dir=repo["path"]))
+
+    def main(*args: str) -> subprocess.CompletedProcess:
+        status = diff.main(list(args))
+        printed = capsys.readouterr()
+        return subprocess.CompletedProcess(["tools.diff", *args], status, printed.out, printed.err)
+    return main
+
+
 def test_a_storage_size_change_shows_as_the_pvc_alone(repo):
     done = run_diff(repo["path"], "HEAD~1", repo["stack"])
     assert done.returncode == 0, done.stderr
@@ -78,9 +130,9 @@ def test_a_storage_size_change_shows_as_the_pvc_alone(repo):
     assert f"### Stack `{repo['stack']}`: 0 added, 0 removed, 1 changed" in out
 
 
-def test_json_names_the_one_change_and_an_untouched_stack_reports_none(repo):
+def test_json_names_the_one_change_and_an_untouched_stack_reports_none(repo, diff_main):
     others = [s for s in repo["stacks"] if s != repo["stack"]]
-    done = run_diff(repo["path"], "HEAD~1", repo["stack"], *others[:1], "--format", "json", "--exit-code")
+    done = diff_main("HEAD~1", repo["stack"], *others[:1], "--format", "json", "--exit-code")
     assert done.returncode == 1, done.stderr  # --exit-code: there are differences
     report = json.loads(done.stdout)
     assert report["differences"] is True
@@ -378,32 +430,8 @@ def test_a_parent_alias_carries_its_children_to_their_old_urns():
 
 # ---------------------------------------------------------------- the real program: storage class, pool type switch
 
-SWARM_DIND = {"name": "build", "type": "swarm-dind", "labels": ["docker"], "dockerStorage": "20Gi"}
-SWARM = {"name": "build", "type": "swarm", "labels": ["docker"]}
-
-
-@pytest.fixture(scope="module")
-def history(tmp_path_factory) -> Path:
-    """Commits tagged `qa-base` (a protected JENKINS_HOME, a swarm-dind pool), `qa-storage-class`
-    (the claim gets a storage class), `qa-switch` (the pool becomes a swarm pool, same name)."""
-    target = _project_repo(tmp_path_factory.mktemp("switch-repo"))
-    config = {"jenkins:environment": "qa", "jenkins:namespace": "jenkins-qa",
-              "jenkins:controller": {"storage": {"size": "30Gi", "protect": True}}, "jenkins:pools": [SWARM_DIND]}
-    path = target / "stacks" / "Pulumi.qa.yaml"
-    for tag, change in (("qa-base", {}),
-                        ("qa-storage-class", {"jenkins:controller": {"storage": {
-                            "size": "30Gi", "protect": True, "storageClassName": "fast-ssd"}}}),
-                        ("qa-switch", {"jenkins:pools": [SWARM]})):
-        config.update(change)
-        path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
-        git(target, "add", "--all")
-        git(target, "commit", "--quiet", "--message", tag)
-        git(target, "tag", tag)
-    return target
-
-
-def test_a_storage_class_change_replaces_the_protected_jenkins_home_claim(history):
-    done = run_diff(history, "qa-base..qa-storage-class", "qa", "--format", "json")
+def test_a_storage_class_change_replaces_the_protected_jenkins_home_claim(diff_main):
+    done = diff_main("qa-base..qa-storage-class", "qa", "--format", "json")
     assert done.returncode == 3, done.stderr  # `pulumi up` would fail
     [stack] = json.loads(done.stdout)["stacks"]
     [claim] = stack["changed"]
@@ -415,8 +443,8 @@ def test_a_storage_class_change_replaces_the_protected_jenkins_home_claim(histor
                                   "jenkins-qa/jenkins-home must be replaced (spec.storageClassName)")
 
 
-def test_switching_a_pool_type_under_the_same_name_updates_its_objects(history):
-    done = run_diff(history, "qa-storage-class..qa-switch", "qa", "--format", "json")
+def test_switching_a_pool_type_under_the_same_name_updates_its_objects(diff_main):
+    done = diff_main("qa-storage-class..qa-switch", "qa", "--format", "json")
     assert done.returncode == 0, done.stderr
     [stack] = json.loads(done.stdout)["stacks"]
     assert [h for h in stack["hazards"] if h["kind"] == "clash"] == []
@@ -432,8 +460,8 @@ def test_switching_a_pool_type_under_the_same_name_updates_its_objects(history):
     assert head["ref"] == "qa-switch" and len(head["commit"]) == 40
 
 
-def test_two_refs_given_as_two_words_get_a_hint(history):
-    done = run_diff(history, "qa-base", "qa-switch")
+def test_two_refs_given_as_two_words_get_a_hint(diff_main):
+    done = diff_main("qa-base", "qa-switch")
     assert done.returncode == 2
     assert done.stderr.strip() == ("error: no stack 'qa-switch' at either side (stacks/Pulumi.qa-switch.yaml); "
                                    "to compare two commits write qa-base..qa-switch")

@@ -142,19 +142,23 @@ def sort_stacks(names) -> list[str]:
     return sorted(set(names), key=lambda n: (STACK_ORDER.get(n, 9), n))
 
 
-def render(project_dir: Path, stack: str) -> Render:
+def run_synth(project_dir: Path, stack: str) -> subprocess.CompletedProcess:
     """`python -m tools.synth STACK --format json` run by the code in project_dir itself."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)  # the side renders with its own code only
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return subprocess.run([sys.executable, "-m", "tools.synth", stack, "--format", "json"],
+                          cwd=project_dir, env=env, capture_output=True, text=True, timeout=RENDER_TIMEOUT)
+
+
+def render(project_dir: Path, stack: str) -> Render:
+    """The stack rendered by project_dir's own tools.synth (run_synth), or why it is not."""
     if not (project_dir / "stacks" / f"Pulumi.{stack}.yaml").exists():
         return Render(stack, missing=True)
     if not (project_dir / "tools" / "synth.py").exists():
         return Render(stack, error="this revision has no tools/synth.py to render it with")
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)  # the side renders with its own code only
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
     try:
-        done = subprocess.run([sys.executable, "-m", "tools.synth", stack, "--format", "json"],
-                              cwd=project_dir, env=env, capture_output=True, text=True,
-                              timeout=RENDER_TIMEOUT)
+        done = run_synth(project_dir, stack)
     except subprocess.TimeoutExpired:
         return Render(stack, error=f"tools.synth did not finish within {RENDER_TIMEOUT}s")
     if done.returncode != 0:
