@@ -96,6 +96,14 @@ def test_synth_and_check_show_unknowns_in_text_and_json(checked, monkeypatch, ca
     from tools import check, synth
 
     monkeypatch.setattr(check, "check_stack", checked)  # prod's preview check is shared with the test below
+    renders = {}
+
+    def synthesize_once(stack, **options):  # staging's preview rendered once for both formats
+        key = (stack, tuple(sorted(options.items())))
+        if key not in renders:
+            renders[key] = synthesize(stack, **options)
+        return renders[key]
+    monkeypatch.setattr(synth, "synthesize", synthesize_once)
 
     def run(tool, *args):
         status = tool.main(list(args))
