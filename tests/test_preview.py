@@ -28,8 +28,9 @@ CANT_RUN = "can't run policy"
 
 
 @pytest.fixture(scope="module")
-def prod():
-    return synthesize("prod"), synthesize("prod", preview=True)
+def prod(stack_syntheses):
+    """prod as `pulumi up` and as `pulumi preview` of a new stack see it (no test edits either)."""
+    return stack_syntheses["prod"], synthesize("prod", preview=True)
 
 
 # ---------------------------------------------------------------- the harness in preview mode
@@ -224,11 +225,11 @@ def test_an_unknown_in_one_container_does_not_hide_another_containers_violation(
     assert 'container "jenkins"' in violation.message and "install-plugins" not in violation.message
 
 
-def test_exemption_that_depends_on_an_unknown_namespace_is_left_to_apply():
+def test_exemption_that_depends_on_an_unknown_namespace_is_left_to_apply(stack_syntheses):
     """dev exempts privileged DinD pods in jenkins-dev-*: with the namespace unknown the pack can
     neither exempt nor convict the pod, so pss-privileged says it cannot run; with a known
     namespace outside the allow-list it is mandatory again."""
-    resources, dind = rendered(synthesize("dev"), ":StatefulSet", "dind-dind")
+    resources, dind = rendered(stack_syntheses["dev"], ":StatefulSet", "dind-dind")
     with PolicyPackSession(stack="dev", dry_run=True) as session:
         _, mandatory, cant_run = verdicts(
             session, [altered(dind, {NAMESPACE: SENTINEL}) if r is dind else r for r in resources],
@@ -241,10 +242,10 @@ def test_exemption_that_depends_on_an_unknown_namespace_is_left_to_apply():
         assert ("pss-privileged", "dind-dind") in mandatory
 
 
-def test_namespace_policy_decides_each_namespace_on_its_own(pack):
+def test_namespace_policy_decides_each_namespace_on_its_own(pack, stack_syntheses):
     """staging runs pods in two namespaces: an unknown enforce label on one leaves that one to
     apply, and a weak label on the other is still a mandatory violation."""
-    staging = synthesize("staging")
+    staging = stack_syntheses["staging"]
     resources, swarm_namespace = rendered(staging, ":Namespace", "swarm-namespace")
     _, controller_namespace = rendered(staging, ":Namespace", "controller-namespace")
     enforce = ("metadata", "labels", "pod-security.kubernetes.io/enforce")
@@ -332,9 +333,12 @@ PolicyPack(name="echo", enforcement_level=EnforcementLevel.ADVISORY, policies=[
 '''
 
 
-def echo(tmp_path: Path, stack: str, preview: bool):
-    """Run a stack through a pack that reports everything the harness sends it."""
+def echo(tmp_path: Path, synthesis):
+    """Run a stack's render through a pack that reports everything the harness sends it, started
+    as for that stack and mode."""
     from tools.harness import read_stack_config
+
+    stack, preview = synthesis.stack, synthesis.preview
 
     pack_dir = tmp_path / "echo"
     pack_dir.mkdir()
@@ -344,7 +348,6 @@ def echo(tmp_path: Path, stack: str, preview: bool):
     if venv.exists():
         os.symlink(venv.resolve(), pack_dir / "venv")
     config, secret_keys = read_stack_config(stack)
-    synthesis = synthesize(stack, preview=preview)
     with PolicyPackSession(pack_dir, stack=stack, config=config, secret_keys=secret_keys,
                            dry_run=preview) as session:
         found = session.check(policy_resources(synthesis), None)
@@ -355,9 +358,9 @@ def echo(tmp_path: Path, stack: str, preview: bool):
 
 
 @pytest.fixture(scope="module")
-def echoed_prod(tmp_path_factory):
+def echoed_prod(tmp_path_factory, prod):
     """prod as `pulumi up` sends it, through the echo pack: read by the two tests below."""
-    return echo(tmp_path_factory.mktemp("echo-prod"), "prod", preview=False)
+    return echo(tmp_path_factory.mktemp("echo-prod"), prod[0])
 
 
 def test_analyze_goes_to_every_registered_resource(echoed_prod):
@@ -393,8 +396,8 @@ def test_analyze_gets_checked_inputs_and_analyze_stack_outputs(echoed_prod):
     assert outputs[synthesis.root.urn]["adminSecretName"] == "jenkins-admin"
 
 
-def test_preview_sends_unknowns_and_the_pack_environment(tmp_path):
-    synthesis, analyzed, stack_report = echo(tmp_path, "prod", preview=True)
+def test_preview_sends_unknowns_and_the_pack_environment(tmp_path, prod):
+    synthesis, analyzed, stack_report = echo(tmp_path, prod[1])
     secret = next(a for a in analyzed if a["type"] == "kubernetes:core/v1:Secret")
     assert secret["props"]["stringData"] == "<unknown>"
     password_urn = synthesis.find(":RandomPassword", "admin-password").urn
