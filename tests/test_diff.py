@@ -98,8 +98,9 @@ def diff_main(repo, monkeypatch, capsys):
     """`python -m tools.diff ARGS` in the test repository, as main() in this process: exit status
     and what it printed. Each side still renders in its own git worktree (or the repository's
     working tree), by tools.synth's main() here: the sides' code is this checkout's, copied, so it
-    renders alike; renders take turns, as the harness runs one program at a time. The test above
-    renders through real `python -m tools.synth` processes."""
+    renders alike; renders take turns, as the harness runs one program at a time.
+    test_a_stack_only_at_one_side_is_rendered_by_a_real_tools_synth_process goes through real
+    processes end to end."""
     lock = threading.Lock()
 
     def run_synth(project_dir: Path, stack: str) -> subprocess.CompletedProcess:
@@ -119,8 +120,8 @@ def diff_main(repo, monkeypatch, capsys):
     return main
 
 
-def test_a_storage_size_change_shows_as_the_pvc_alone(repo):
-    done = run_diff(repo["path"], "HEAD~1", repo["stack"])
+def test_a_storage_size_change_shows_as_the_pvc_alone(repo, diff_main):
+    done = diff_main("HEAD~1", repo["stack"])
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert out.count("#### changed") == 1, out
@@ -150,6 +151,21 @@ def test_json_names_the_one_change_and_an_untouched_stack_reports_none(repo, dif
         assert other["added"] == other["removed"] == other["changed"] == other["outputs"] == []
     worktrees = git(repo["path"], "worktree", "list", "--porcelain")
     assert worktrees.count("worktree ") == 1, worktrees  # the base worktree is gone again
+
+
+def test_a_stack_only_at_one_side_is_rendered_by_a_real_tools_synth_process(repo):
+    """`python -m tools.diff`, rendering with `python -m tools.synth` in the head commit's own
+    worktree; the base commit has no such stack file, so nothing renders there."""
+    done = run_diff(repo["path"], "main..qa-base", "qa", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["head"]["ref"] == "qa-base" and report["differences"] is True
+    [stack] = report["stacks"]
+    assert stack["status"] == "added", stack
+    assert stack["removed"] == [] and stack["changed"] == [] and stack["error"] is None
+    added = {r.get("kubernetes") for r in stack["added"]}
+    assert {"PersistentVolumeClaim/jenkins-qa/jenkins-home", "Namespace/jenkins-qa-build"} <= added
+    assert git(repo["path"], "worktree", "list", "--porcelain").count("worktree ") == 1
 
 
 def test_a_bad_ref_or_unknown_stack_is_one_line_and_exit_2(repo):
