@@ -106,9 +106,16 @@ def conforming_document(config: dict) -> dict:
     return document
 
 
+@pytest.fixture(scope="module")
+def variant_documents() -> dict[str, dict]:
+    """Each variant rendered once for the module; tests that change a document copy it first."""
+    return {variant: conforming_document(minimal_config(**config)) for variant, config in VARIANTS.items()}
+
+
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_every_generated_document_conforms(variant):
-    document = conforming_document(minimal_config(**VARIANTS[variant]))
+def test_every_generated_document_conforms(variant_documents, variant):
+    document = variant_documents[variant]
+    assert jcasc_conformance.problems(document) == []
     assert document["jenkins"]["crumbIssuer"] == "standard"
 
 
@@ -211,14 +218,14 @@ def test_wrong_type_from_a_pool_builder_is_refused(monkeypatch):
 
 # ------------------------------------------------------------------ the checker on hand-written documents
 
-def base_document() -> dict:
-    return copy.deepcopy(conforming_document(minimal_config(**VARIANTS["everything"])))
-
-
-def problems_after(change) -> list[str]:
-    document = base_document()
-    change(document)
-    return jcasc_conformance.problems(document)
+@pytest.fixture
+def problems_after(variant_documents):
+    """The checker's findings on a copy of the `everything` document after `change`."""
+    def after(change) -> list[str]:
+        document = copy.deepcopy(variant_documents["everything"])
+        change(document)
+        return jcasc_conformance.problems(document)
+    return after
 
 
 def kubernetes_template(document):
@@ -229,7 +236,7 @@ def docker_template_of(document):
     return next(c["docker"] for c in document["jenkins"]["clouds"] if "docker" in c)["templates"][0]
 
 
-def test_deprecated_attribute_is_refused():
+def test_deprecated_attribute_is_refused(problems_after):
     # PodTemplate.setPrivileged is @Deprecated (kubernetes-plugin PodTemplate.java:534-536).
     found = problems_after(lambda d: kubernetes_template(d).update(privileged=True))
     assert found == ["jenkins.clouds[3].kubernetes.templates[0].privileged: deprecated attribute of "
@@ -271,12 +278,12 @@ def test_deprecated_attribute_is_refused():
      "credentials.system.domainCredentials[0].credentials[0].x509ClientCert.scope: expected one of SYSTEM, "
      "GLOBAL, USER"),
 ])
-def test_checker_refuses(change, expected):
+def test_checker_refuses(problems_after, change, expected):
     found = problems_after(change)
     assert len(found) == 1 and found[0].startswith(expected), found
 
 
-def test_checker_accepts_what_jcasc_accepts():
+def test_checker_accepts_what_jcasc_accepts(problems_after):
     # A symbol scalar, a one-key mapping with no attributes, symbols in another case, `key:` with no value.
     def change(document):
         document["jenkins"]["securityRealm"]["local"]["users"].append({"id": "x", "password": "${p}"})
