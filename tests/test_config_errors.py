@@ -1,6 +1,6 @@
 """A bad stack config stops the program with one line naming the key, before any resource exists."""
+import contextvars
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, minimal_config, synth_config
+from tools import check, synth
 
 K8S_POOL = {"name": "k8s", "type": "kubernetes", "templates": [{"name": "default", "labels": ["linux"]}]}
 
@@ -139,15 +140,36 @@ def test_engine_and_default_provider_keys_are_accepted():
     assert synthesis.ok, synthesis.error
 
 
-def test_the_program_refuses_keys_it_gets_from_pulumi_config_under_pulumi_up():
+def load_config_as_under_pulumi_up(monkeypatch, config: dict, secret_keys: list[str] | None = None) -> str:
+    """What the program's load_stack_config makes of config handed over as `pulumi up` does: in
+    PULUMI_CONFIG (and PULUMI_CONFIG_SECRET_KEYS), run in a fresh context, so nothing a render in
+    this process set through set_all_config is seen (as in the program's own process). The first
+    credential's id when accepted, else the one-line refusal."""
+    import pulumi
+
+    from components.config import load_stack_config
+
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    monkeypatch.delenv("PULUMI_CONFIG_SECRET_KEYS", raising=False)
+    if secret_keys is not None:
+        monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(secret_keys))
+
+    def load() -> str:
+        try:
+            loaded = load_stack_config()
+        except pulumi.RunError as exc:
+            return str(exc)
+        return loaded.credentials[0].id if loaded.credentials else "accepted"
+
+    return contextvars.Context().run(load)
+
+
+def test_the_program_refuses_keys_it_gets_from_pulumi_config_under_pulumi_up(monkeypatch):
     """`pulumi up` hands the program all stack config in PULUMI_CONFIG, not through set_all_config."""
-    env = {**os.environ, "PULUMI_CONFIG": json.dumps({"jenkins:environment": "t", "jenkins:namespace": "t",
-                                                      "kubernetes:context": "prod"})}
-    code = ("import pulumi\nfrom components.config import load_stack_config\n"
-            "try:\n    load_stack_config()\nexcept pulumi.RunError as e:\n    print(e)\n")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert done.stdout.strip() == ("kubernetes:context: not read by this program's Kubernetes provider; "
-                                   "set jenkins:kubernetes.context instead"), done.stderr
+    refusal = load_config_as_under_pulumi_up(
+        monkeypatch, {"jenkins:environment": "t", "jenkins:namespace": "t", "kubernetes:context": "prod"})
+    assert refusal == ("kubernetes:context: not read by this program's Kubernetes provider; "
+                       "set jenkins:kubernetes.context instead")
 
 
 OIDC_FROM_SECRET = {"type": "oidc", "wellKnownUrl": "https://idp.example.com/.well-known/openid-configuration",
@@ -166,16 +188,16 @@ README_EXAMPLES = {  # README example error -> the config that produces it
 }
 
 
-def test_the_readme_example_errors_are_what_the_program_prints(tmp_path):
+def test_the_readme_example_errors_are_what_the_program_prints(tmp_path, capsys):
     lines = [line.strip() for line in (ROOT / "README.md").read_text().splitlines()
              if line.startswith("    error: ")]
     assert sorted(line.split(": ")[1] for line in lines) == sorted(README_EXAMPLES)
     for line in lines:
         stack = tmp_path / "Pulumi.example.yaml"
         stack.write_text(yaml.safe_dump({"config": {**minimal_config(), **README_EXAMPLES[line.split(": ")[1]]}}))
-        done = subprocess.run([sys.executable, "-m", "tools.synth", "example", "--stack-file", str(stack)],
-                              cwd=ROOT, capture_output=True, text=True)
-        assert done.returncode == 1 and done.stderr.strip() == line
+        code = synth.main(["example", "--stack-file", str(stack)])
+        printed = capsys.readouterr()
+        assert code == 1 and printed.err.strip() == line and printed.out == ""
 
 
 # ---------------------------------------------------------------- stack files that are not YAML
@@ -183,32 +205,32 @@ def test_the_readme_example_errors_are_what_the_program_prints(tmp_path):
 BROKEN = "config:\n  jenkins:environment: qa\n  jenkins:labels: [a, b\n"
 
 
-def test_a_yaml_syntax_error_is_one_line_with_file_line_and_column(tmp_path):
+def test_a_yaml_syntax_error_is_one_line_with_file_line_and_column(tmp_path, capsys, monkeypatch):
     stack = tmp_path / "Pulumi.qa.yaml"
     stack.write_text(BROKEN)
-    done = subprocess.run([sys.executable, "-m", "tools.synth", "qa", "--stack-file", str(stack)],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 2
-    assert done.stderr == f"error: {stack}:4:1: expected ',' or ']', but got '<stream end>'\n"
+    monkeypatch.chdir(ROOT)
+    assert synth.main(["qa", "--stack-file", str(stack)]) == 2
+    printed = capsys.readouterr()
+    assert printed.err == f"error: {stack}:4:1: expected ',' or ']', but got '<stream end>'\n"
+    assert printed.out == ""
 
 
-def test_check_all_reports_a_broken_stack_file_and_checks_the_others(tmp_path):
+def test_check_all_reports_a_broken_stack_file_and_checks_the_others(tmp_path, capsys, monkeypatch):
+    """A project whose stacks/ holds a broken stack file beside the shipped ones."""
     project = tmp_path / "project"
-    shutil.copytree(ROOT / "components", project / "components")
-    shutil.copytree(ROOT / "tools", project / "tools")
     shutil.copytree(ROOT / "stacks", project / "stacks")
     shutil.copy2(ROOT / "__main__.py", project / "__main__.py")
     (project / "stacks" / "Pulumi.qa.yaml").write_text(BROKEN)
-    done = subprocess.run([sys.executable, "-m", "tools.check", "--all", "--no-policy"], cwd=project,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 1, done.stderr
-    lines = done.stdout.splitlines()
+    monkeypatch.chdir(project)
+    assert check.main(["--all", "--no-policy"], project_dir=project) == 1
+    printed = capsys.readouterr()
+    lines = printed.out.splitlines()
     assert "qa: FAIL stacks/Pulumi.qa.yaml:4:1: expected ',' or ']', but got '<stream end>'" in lines
     assert "qa: nothing checked: FAILED (1 problem)" in lines
     others = [p.name[len("Pulumi."):-len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml")]
     for stack in others:
         assert any(line.startswith(f"{stack}: ") and line.endswith(": ok") for line in lines), (stack, lines)
-    assert "Traceback" not in done.stderr
+    assert printed.err == ""
 
 
 # ---------------------------------------------------------------- clean exit

@@ -1,6 +1,4 @@
 """The controller as the real program registers it, per stack and for config changes."""
-import subprocess
-import sys
 import json
 
 import yaml
@@ -9,6 +7,7 @@ import pytest
 
 from tests.conftest import ROOT, STACKS, minimal_config, synth_config
 from tests.helpers import casc, controller_pod
+from tools import synth
 from tools.check import schema_problems
 
 
@@ -30,10 +29,9 @@ def test_schema_validation_catches_a_broken_manifest(stack_syntheses):
         record.raw_inputs["spec"]["replicas"] = 1
 
 
-def test_prod_json_shows_protected_and_retained_home_claim():
-    result = subprocess.run([sys.executable, "-m", "tools.synth", "prod", "--format", "json"],
-                            cwd=ROOT, capture_output=True, text=True, check=True)
-    resources = json.loads(result.stdout)["resources"]
+def test_prod_json_shows_protected_and_retained_home_claim(capsys):
+    assert synth.main(["prod", "--format", "json"]) == 0
+    resources = json.loads(capsys.readouterr().out)["resources"]
     claim = next(r for r in resources if r["type"] == "kubernetes:core/v1:PersistentVolumeClaim"
                  and r["name"] == "jenkins-home")
     assert claim["protect"] is True and claim["retainOnDelete"] is True

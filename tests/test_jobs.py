@@ -3,15 +3,13 @@ boot, so a new or restored controller has its jobs), with job-dsl installed at i
 user values cannot break out of their string literals."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from components import jcasc_conformance, seed_jobs
 from components.config import ConfigError, parse_stack_config
-from tests.conftest import ROOT, minimal_config, stack_config, synth_config
+from tests.conftest import minimal_config, stack_config, synth_config
 from tests.helpers import casc, plugins
+from tools import check
 
 APP = {"name": "app", "repository": "https://git.example.org/team/app.git", "branch": "main release-*",
        "scriptPath": "ci/Jenkinsfile", "credentialsId": "git-token", "scanInterval": "15m"}
@@ -147,11 +145,12 @@ def test_groovy_string_escapes_quotes_and_backslashes_and_refuses_dollar_and_new
             seed_jobs.groovy_string(value)
 
 
-def test_the_staging_stack_ships_a_seed_job_and_a_fragment_and_passes_check():
+def test_the_staging_stack_ships_a_seed_job_and_a_fragment_and_passes_check(capsys):
     config = stack_config("staging")
     assert config["jenkins:jobs"] and config["jenkins:jcasc"]
-    done = subprocess.run([sys.executable, "-m", "tools.check", "staging"], cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
+    code = check.main(["staging"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.out + printed.err
 
 
 @pytest.mark.parametrize("jobs, expected", [

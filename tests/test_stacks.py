@@ -1,15 +1,13 @@
 """What the stacks promise together: every pool type, privilege only where it belongs, policy per environment."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from components.pools import POOL_TYPES
 from tests.conftest import ROOT, STACKS, stack_config
+from tools import check
 from tools.check import policy_resources
-from tools.policy_engine import run_policy_pack
+from tools.policy_engine import PolicyPackSession
 
 HOST_SOCKET_POOLS = {"controller", "docker-cloud"}
 
@@ -46,19 +44,26 @@ def test_privileged_only_in_dind_and_host_paths_only_for_the_node_socket(stack_s
                 assert volume["hostPath"]["path"].endswith("docker.sock")
 
 
+@pytest.fixture(scope="module")
+def policy_pack():
+    """One running pack for the module: each check configures it afresh, as each engine run does."""
+    with PolicyPackSession() as session:
+        yield session
+
+
 @pytest.mark.parametrize("stack", [s for s in STACKS if not (
     {p["type"] for p in stack_config(s).get("jenkins:pools", [])} & HOST_SOCKET_POOLS)])
-def test_controller_pod_passes_restricted_through_the_policy_pack(stack_syntheses, stack):
+def test_controller_pod_passes_restricted_through_the_policy_pack(stack_syntheses, policy_pack, stack):
     synthesis = stack_syntheses[stack]
     controller = [r for r in policy_resources(synthesis) if r.name == "jenkins" and r.type.endswith(":StatefulSet")]
-    violations = run_policy_pack(controller, ROOT / "policy" / "config" / "restricted.json")
+    violations = policy_pack.check(controller, ROOT / "policy" / "config" / "restricted.json")
     assert violations == []
 
 
-def test_prod_policy_refuses_the_dev_stack_naming_pool_resources_and_containers():
-    result = subprocess.run([sys.executable, "-m", "tools.check", "dev", "--policy-config",
-                             "policy/config/prod.json"], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 1
-    assert 'StatefulSet jenkins-dev-dind/dind container "dind"' in result.stdout
-    assert "securityContext.privileged" in result.stdout
-    assert "jenkins-dev-swarm-dind" in result.stdout
+def test_prod_policy_refuses_the_dev_stack_naming_pool_resources_and_containers(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert check.main(["dev", "--policy-config", "policy/config/prod.json"]) == 1
+    printed = capsys.readouterr().out
+    assert 'StatefulSet jenkins-dev-dind/dind container "dind"' in printed
+    assert "securityContext.privileged" in printed
+    assert "jenkins-dev-swarm-dind" in printed

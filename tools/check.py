@@ -152,13 +152,13 @@ class BackgroundPack:
 
 
 def check_stack(stack: str, policy_config: Path | None = None, policy: bool = True,
-                preview: bool = False) -> StackReport:
+                preview: bool = False, project_dir: Path = ROOT) -> StackReport:
     report = StackReport(stack, preview=preview)
-    config, secret_keys = read_stack_config(stack)
+    config, secret_keys = read_stack_config(stack, project_dir)
     config_file = policy_config_for(stack, policy_config) if policy else None
     pack = BackgroundPack(stack, config, secret_keys, dry_run=preview) if policy else None
     try:
-        synthesis = synthesize(stack, config=config, secret_keys=secret_keys, preview=preview)
+        synthesis = synthesize(stack, project_dir, config=config, secret_keys=secret_keys, preview=preview)
         if not synthesis.ok:
             report.problems.append(f"config: {synthesis.error}")
             return report
@@ -201,7 +201,8 @@ def _is_manifest_mode(argv: list[str]) -> bool:
                and Path(arg).suffix in (".yaml", ".yml") for arg in argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, project_dir: Path = ROOT) -> int:
+    """`project_dir`: the project whose stacks/ and __main__.py are checked (the tests' copies)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if _is_manifest_mode(argv):
         from .policy_engine import check_manifests_main
@@ -217,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="as `pulumi preview` of a new stack: provider-computed values unknown")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args(argv)
-    stacks = known_stacks() if args.all else args.stacks
+    stacks = known_stacks(project_dir) if args.all else args.stacks
     if not stacks:
         parser.error("name a STACK or pass --all")
 
@@ -227,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for stack in stacks:
             try:
-                reports.append(check_stack(stack, args.policy_config, not args.no_policy, args.preview))
+                reports.append(check_stack(stack, args.policy_config, not args.no_policy, args.preview,
+                                           project_dir))
             except (FileNotFoundError, ValueError, PolicyConfigError) as exc:
                 reports.append(StackReport(stack, problems=[str(exc).splitlines()[0]], preview=args.preview))
     except PolicyPackError as exc:  # the pack did not start: no stack can be checked
