@@ -207,7 +207,7 @@ mutation = st.one_of(
 @given(st.lists(mutation, min_size=2, max_size=4, unique_by=lambda m: m[0]).filter(
     lambda ms: all(not _is_prefix(a[0], b[0]) for a in ms for b in ms if a is not b)))
 def test_several_faults_at_once_name_only_faulty_keys(mutations):
-    document = BASE
+    document = copy.deepcopy(BASE)  # one copy, changed in place: no fault's path lies under another's
     for path, value in mutations:
         target = document
         for part in path[:-1]:
@@ -215,7 +215,7 @@ def test_several_faults_at_once_name_only_faulty_keys(mutations):
         # A generated "unknown" key that exists already is no fault.
         assume(not (path[-1] in target and len(path) > 1 and not isinstance(target, list) and value == "x"
                     and path not in BAD_VALUES))
-        document = set_path(document, path, value)
+        target[path[-1]] = value
     try:
         parse_stack_config(json.loads(json.dumps(document)))
     except ConfigError as exc:
