@@ -85,10 +85,10 @@ def checked():
     that read the same stack's report share it."""
     reports = {}
 
-    def check(stack, policy_config=None, policy=True, preview=False):
-        key = (stack, policy_config, policy, preview)
+    def check(stack, policy_config=None, policy=True, preview=False, project_dir=REPO):
+        key = (stack, policy_config, policy, preview, project_dir)
         if key not in reports:
-            reports[key] = check_stack(stack, policy_config, policy, preview)
+            reports[key] = check_stack(stack, policy_config, policy, preview, project_dir)
         return reports[key]
     return check
 
