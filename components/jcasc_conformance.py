@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-import yaml
+from . import yaml_data
 
 DATA_PATH = Path(__file__).parent / "upstream" / "jcasc.yaml"
 
@@ -76,7 +76,7 @@ class Catalogue:
 
 @functools.lru_cache(maxsize=None)
 def load(path: Path = DATA_PATH) -> Catalogue:
-    catalogue = Catalogue(yaml.safe_load(path.read_text()))
+    catalogue = Catalogue(yaml_data.load(path.read_text()))
     _validate(catalogue)
     return catalogue
 

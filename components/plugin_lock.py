@@ -15,6 +15,8 @@ from typing import Iterable, Mapping, Optional
 
 import yaml
 
+from . import yaml_data
+
 LOCK_PATH = Path(__file__).parent / "upstream" / "plugins.lock.yaml"
 REGENERATE = "python -m tools.plugins_lock"
 
@@ -71,7 +73,7 @@ def at_least(version: str, minimum: str) -> bool:
 
 
 def parse_lock(text: str) -> PluginLock:
-    raw = yaml.safe_load(text)
+    raw = yaml_data.load(text)
     plugins = {}
     for plugin_id, entry in raw["plugins"].items():
         plugins[plugin_id] = LockedPlugin(

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from hypothesis import settings
 
+from components import yaml_data
 from tools.harness import ROOT, Synthesis, config_as_cli_passes_it, known_stacks, stack_file, synthesize
 
 # Hypothesis draws the same examples on every run and machine, so CI and a laptop test the same
@@ -22,7 +23,7 @@ STACKS = known_stacks()
 
 def stack_config(stack: str) -> dict:
     """The `config:` mapping of a stack file, as Python data (keys like 'jenkins:pools')."""
-    return yaml.safe_load(stack_file(stack).read_text())["config"]
+    return yaml_data.load(stack_file(stack).read_text())["config"]
 
 
 # Renders by (stack, config, secret keys), pickled: many tests render the same small config, and the

@@ -10,13 +10,13 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from components import defaults, jcasc, jcasc_conformance
+from components import defaults, jcasc, jcasc_conformance, yaml_data
 from components.plugin_lock import load_lock
 from components.pools import docker_cloud, kubernetes
 from tests.conftest import STACKS, minimal_config, synth_config
 from tests.helpers import casc
 
-DATA = yaml.safe_load(jcasc_conformance.DATA_PATH.read_text())
+DATA = yaml_data.load(jcasc_conformance.DATA_PATH.read_text())
 NODE_URL = "http://jenkins.example.org:30080/"
 
 # The versions components/upstream/jcasc.yaml was read for. A bump in components/defaults.py fails

@@ -4,13 +4,14 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from components import yaml_data
 from components.config import ConfigError, parse_stack_config
 from components.plugin_lock import LOCK_PATH, lock_problems, parse_lock, version_key
 from tests.conftest import minimal_config, synth_config
 from tests.helpers import K8S_POOL
 
 LOCK = parse_lock(LOCK_PATH.read_text())
-RAW = yaml.safe_load(LOCK_PATH.read_text())
+RAW = yaml_data.load(LOCK_PATH.read_text())
 
 # What the base set and each pool type ask for (components/defaults.py, components/pools/*).
 BASE = {"configuration-as-code", "matrix-auth", "workflow-aggregator", "git", "credentials", "instance-identity"}
@@ -50,7 +51,7 @@ def test_lock_problems_names_a_missing_and_a_too_old_dependency():
     problems = lock_problems(parse_lock(broken))
     assert any(p.startswith("workflow-aggregator requires workflow-cps >= 4002.v80ca_d0f47d7f, locked at 3000.v1")
                for p in problems), problems
-    raw = yaml.safe_load(LOCK_PATH.read_text())
+    raw = yaml_data.load(LOCK_PATH.read_text())
     del raw["plugins"]["structs"]
     assert any("requires structs" in p and "not locked" in p for p in lock_problems(parse_lock(yaml.safe_dump(raw))))
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components import yaml_data
 from tests.pod_security import KINDS, LEVELS, PATCH_KINDS, run_every_level
 from tests.policy_pack import shared_pack
 
@@ -61,7 +62,7 @@ def load_fixtures() -> list[dict]:
     for path in sorted(FIXTURES.glob("*.yaml")):
         if path.name == "base-pod.yaml":
             continue
-        document = yaml.safe_load(path.read_text())
+        document = yaml_data.load(path.read_text())
         for case in document["cases"]:
             cases.append({**case, "check": document["check"], "level": document["level"],
                           "file": path.name, "id": f"{document['check']}-{case['name']}".lower().replace("_", "-")})
