@@ -27,7 +27,23 @@ class LocalRealm(Model):
         return ()
 
 
-class OidcRealm(Model):
+class _OAuthClientRealm(Model):
+    """A realm that signs in as an OAuth client: its fields client_secret and client_secret_from
+    hold the one required secret, clientSecret."""
+
+    @property
+    def secret_parts(self) -> tuple[SecretPart, ...]:
+        return (SecretPart("clientSecret", self.client_secret, self.client_secret_from),)
+
+    @model_validator(mode="after")
+    def _secret(self):
+        problem = choice_problem(self.client_secret, self.client_secret_from, "clientSecret", True)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class OidcRealm(_OAuthClientRealm):
     type: Literal["oidc"] = Field(description="OpenID Connect (oic-auth plugin).")
     well_known_url: HttpsUrl = Field(
         description="The provider's discovery document, e.g. https://idp.example.com/.well-known/openid-configuration.")
@@ -40,17 +56,6 @@ class OidcRealm(Model):
     groups_field: Optional[Attribute] = Field(None, description="Claim holding the user's groups; needed for group rules.")
     full_name_field: Optional[Attribute] = Field(None, description="Claim holding the display name.")
     email_field: Optional[Attribute] = Field(None, description="Claim holding the e-mail address.")
-
-    @property
-    def secret_parts(self) -> tuple[SecretPart, ...]:
-        return (SecretPart("clientSecret", self.client_secret, self.client_secret_from),)
-
-    @model_validator(mode="after")
-    def _secret(self):
-        problem = choice_problem(self.client_secret, self.client_secret_from, "clientSecret", True)
-        if problem:
-            raise ValueError(problem)
-        return self
 
 
 class LdapRealm(Model):
@@ -91,7 +96,7 @@ GITHUB_ENTERPRISE_API_SUFFIX = "/api/v3"  # :110, the plugin's own web-to-API ru
 GITHUB_GROUP_SCOPES = ("read:org", "admin:org", "user", "repo")
 
 
-class GithubRealm(Model):
+class GithubRealm(_OAuthClientRealm):
     type: Literal["github"] = Field(description="GitHub or GitHub Enterprise Server OAuth app (github-oauth plugin).")
     client_id: Attribute = Field(description="Client ID of the OAuth app registered for this Jenkins.")
     client_secret: Optional[SecretText] = Field(None, repr=False, description="Client secret of the OAuth app, as secure config.")
@@ -117,17 +122,6 @@ class GithubRealm(Model):
     @property
     def reads_groups(self) -> bool:
         return any(scope in GITHUB_GROUP_SCOPES for scope in self.oauth_scopes.split(","))
-
-    @property
-    def secret_parts(self) -> tuple[SecretPart, ...]:
-        return (SecretPart("clientSecret", self.client_secret, self.client_secret_from),)
-
-    @model_validator(mode="after")
-    def _secret(self):
-        problem = choice_problem(self.client_secret, self.client_secret_from, "clientSecret", True)
-        if problem:
-            raise ValueError(problem)
-        return self
 
 
 RealmConfig = Annotated[Union[LocalRealm, OidcRealm, LdapRealm, GithubRealm], Field(discriminator="type")]
