@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import STACKS, minimal_config, stack_config, synth_config
-from tests.renders import shared_render
 from tests.test_data_safety import SAMPLES
 
 
@@ -25,7 +24,7 @@ def case(request, stack_syntheses):
     config = CASES[request.param]
     if config is None:
         return request.param, stack_config(request.param), stack_syntheses[request.param]
-    return request.param, config, shared_render(config)
+    return request.param, config, synth_config(config)
 
 
 def test_nothing_cluster_wide(case):
@@ -136,7 +135,7 @@ def test_every_dind_daemon_is_reachable_only_from_jenkins(case):
 
 
 def test_network_policies_can_be_turned_off_everywhere():
-    synthesis = shared_render(minimal_config(pools=list(SAMPLES.values()), networkPolicies=False))
+    synthesis = synth_config(minimal_config(pools=list(SAMPLES.values()), networkPolicies=False))
     assert synthesis.ok, synthesis.error
     assert objects(synthesis, "NetworkPolicy") == []
-    assert objects(shared_render(minimal_config(pools=list(SAMPLES.values()))), "NetworkPolicy")
+    assert objects(synth_config(minimal_config(pools=list(SAMPLES.values()))), "NetworkPolicy")

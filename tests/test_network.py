@@ -8,7 +8,6 @@ import yaml
 
 from tests.conftest import STACKS, minimal_config, stack_config, synth_config
 from tests.helpers import K8S_POOL, SWARM_POOL, casc, controller_pod, synth_pools
-from tests.renders import shared_render
 from tests.test_data_safety import SAMPLES
 
 DIND_POOL = SAMPLES["docker-cloud-dind"]
@@ -24,7 +23,7 @@ def policies_in(synthesis, namespace: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def every_pool():
-    synthesis = shared_render(minimal_config(pools=list(SAMPLES.values())))
+    synthesis = synth_config(minimal_config(pools=list(SAMPLES.values())))
     assert synthesis.ok, synthesis.error
     return synthesis
 
@@ -138,7 +137,7 @@ def test_every_pool_namespace_limits_egress_to_dns_the_controller_and_the_intern
 def test_the_controller_keeps_open_egress():
     # It calls the API server (kubernetes pool), the update centre and SCM hosts whose addresses
     # are site-specific; its namespace gets no egress policy.
-    synthesis = shared_render(minimal_config(pools=[K8S_POOL]))
+    synthesis = synth_config(minimal_config(pools=[K8S_POOL]))
     assert synthesis.ok, synthesis.error
     assert egress_policies(synthesis, "jenkins-test") == []
 
@@ -190,7 +189,7 @@ def test_kubernetes_pool_pods_accept_no_connections(stack_syntheses, stack):
 
 
 def test_network_policies_false_turns_egress_off_too_and_agent_egress_then_is_refused():
-    off = shared_render(minimal_config(pools=list(SAMPLES.values()), networkPolicies=False))
+    off = synth_config(minimal_config(pools=list(SAMPLES.values()), networkPolicies=False))
     assert off.ok, off.error
     assert manifests(off, "NetworkPolicy") == []
     refused = synth_config(minimal_config(pools=[K8S_POOL], networkPolicies=False, agentEgress={"allowCidrs": []}))

@@ -14,7 +14,6 @@ import pytest
 
 from tests.conftest import minimal_config, synth_config
 from tests.helpers import K8S_POOL, controller_pod
-from tests.renders import shared_render
 
 REF_PLUGINS = "/usr/share/jenkins/ref/plugins"
 
@@ -94,12 +93,12 @@ def listed(synthesis) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def plain():
-    return shared_render(minimal_config())
+    return synth_config(minimal_config())
 
 
 @pytest.fixture(scope="module")
 def with_kubernetes():
-    return shared_render(minimal_config(pools=[K8S_POOL]))
+    return synth_config(minimal_config(pools=[K8S_POOL]))
 
 
 def test_first_start_installs_exactly_the_list_with_an_explicit_heap(tmp_path, plain):

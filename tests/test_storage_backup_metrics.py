@@ -6,7 +6,6 @@ import pytest
 
 from tests.conftest import minimal_config, synth_config
 from tests.helpers import K8S_POOL, controller_pod, plugins
-from tests.renders import shared_render
 from tests.stack_checks import checked
 from tools.check import custom_resources, schema_problems, summary_line
 
@@ -15,7 +14,7 @@ BACKUP = {"schedule": "0 2 * * *", "volumeSnapshotClassName": "csi-snap", "reten
 
 def synth(**overrides):
     """The render of a Kubernetes pool with these settings (several tests read the same render)."""
-    synthesis = shared_render(minimal_config(pools=[K8S_POOL], **overrides))
+    synthesis = synth_config(minimal_config(pools=[K8S_POOL], **overrides))
     assert synthesis.ok, synthesis.error
     return synthesis
 
