@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import pickle
 from pathlib import Path
@@ -87,3 +88,11 @@ def pytest_collection_modifyitems(items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     order = {id(item): i for i, item in enumerate(items)}
     items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), order[id(item)]))
+
+
+def pytest_collection_finish(session):
+    # Everything alive now (the SDKs, pydantic's schemas, the collected tests) lives for the whole
+    # session: move it out of the collector's reach, so that the collections renders trigger scan
+    # only what tests make. Only the cost of collecting changes, never what is collected.
+    gc.collect()
+    gc.freeze()

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import atexit
 import base64
+import concurrent.futures
+import contextvars
 import copy
 import hashlib
 import threading
@@ -461,11 +463,26 @@ def _default_provider_name(version: str) -> str:
     return "default_" + "_".join(parts)
 
 
+# The language host runs the program from the top level of a fresh interpreter
+# (sdk/python/cmd/pulumi-language-python-exec:186-232, @1b5949891b3c), so the SDK's per-resource
+# stack trace (runtime/resource.py `_get_stack_trace`, which reads and stats every frame's file)
+# walks a few frames. Called from deep inside a test runner it would walk dozens per resource, a
+# third of a render; one long-lived thread gives the program the host's shallow stack.
+_PROGRAM_THREAD = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pulumi-program")
+
+
 def synthesize(stack: str, project_dir: Path = ROOT, config: Optional[dict[str, str]] = None,
                secret_keys: Optional[list[str]] = None, project: str = "jenkins-k8s",
                preview: bool = False) -> Synthesis:
     """Run `project_dir/__main__.py` for `stack` under mocks; config defaults to the stack file's.
     `preview` runs it as `pulumi preview` of a new stack would: provider-computed values unknown."""
+    context = contextvars.copy_context()  # the caller's context (a test's settings), as a thread can't inherit it
+    return _PROGRAM_THREAD.submit(context.run, _synthesize, stack, project_dir, config, secret_keys, project,
+                                  preview).result()
+
+
+def _synthesize(stack: str, project_dir: Path, config: Optional[dict[str, str]], secret_keys: Optional[list[str]],
+                project: str, preview: bool) -> Synthesis:
     import pulumi
     from google.protobuf import empty_pb2
     from pulumi.runtime import mocks, rpc, settings
