@@ -18,8 +18,10 @@ class Model(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         str_strip_whitespace=False,
-        use_attribute_docstrings=True,
     )
+    # A field's description is the docstring under it. tools.config_schema reads those for the
+    # schema and the reference; pydantic's use_attribute_docstrings would read them again at every
+    # import, about 0.3 s of each program run, for descriptions the program never shows.
 
 
 # RFC 1123 label: what Kubernetes accepts for namespaces, Services and most object names.

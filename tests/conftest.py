@@ -96,3 +96,4 @@ def pytest_collection_finish(session):
     # only what tests make. Only the cost of collecting changes, never what is collected.
     gc.collect()
     gc.freeze()
+

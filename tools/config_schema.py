@@ -9,12 +9,16 @@ docstrings, keys its camelCase aliases, defaults and limits its annotations.
 from __future__ import annotations
 
 import argparse
+import ast
+import inspect
 import json
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
 from components.config import NAMESPACE, OTHER_NAMESPACES, StackConfig
+from components.config_types import Model
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "stacks" / "schema.json"
@@ -58,9 +62,79 @@ def _drop_field_titles(node: Any) -> None:
             _drop_field_titles(value)
 
 
+@lru_cache(maxsize=None)
+def _own_docstrings(module_name: str) -> dict[str, dict[str, str | None]]:
+    """{class: {field: docstring or None}} for the fields each class of the module annotates in its
+    own body; a docstring is the string statement right after the field, as pydantic reads one
+    (pydantic/_internal/_docs_extraction.py DocstringVisitor, pydantic 2.14.3)."""
+    tree = ast.parse(inspect.getsource(sys.modules[module_name]))
+    classes: dict[str, dict[str, str | None]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        fields = classes[node.name] = {}
+        for statement, following in zip(node.body, [*node.body[1:], None]):
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+                doc = following.value.value if (
+                    isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+                    and isinstance(following.value.value, str)) else None
+                fields[statement.target.id] = inspect.cleandoc(doc) if doc is not None else None
+    return classes
+
+
+def field_docstrings(model: type[Model]) -> dict[str, str]:
+    """{field: description} from the docstrings of `model` and the models it inherits from; a field
+    annotated again without a docstring has none, as pydantic makes it a new field."""
+    docs: dict[str, str | None] = {}
+    for cls in reversed(model.__mro__):
+        if isinstance(cls, type) and issubclass(cls, Model) and cls is not Model:
+            docs.update(_own_docstrings(cls.__module__).get(cls.__name__, {}))
+    return {name: doc for name, doc in docs.items() if doc is not None}
+
+
+def _config_models() -> dict[str, type[Model]]:
+    """Every config model by the name pydantic gives its schema: the class name, or the module path
+    and class name (`components__secret_values__SecretKeyRef`) where two models share a name."""
+    seen: set[type[Model]] = set()
+    pending = list(Model.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        if cls not in seen:
+            seen.add(cls)
+            pending.extend(cls.__subclasses__())
+    found: dict[str, type[Model]] = {}
+    for cls in seen:
+        found[f"{cls.__module__.replace('.', '__')}__{cls.__qualname__}"] = cls
+        if sum(other.__name__ == cls.__name__ for other in seen) == 1:
+            found[cls.__name__] = cls
+    return found
+
+
+def _describe_fields(schema: dict, model: type[Model]) -> None:
+    """Each property of a model's schema gets its field's docstring, where the field sets no
+    description of its own; pydantic sorts a property's keys, and so does this."""
+    docs = field_docstrings(model)
+    by_key = {field.alias or name: name for name, field in model.model_fields.items()}
+    properties = schema.get("properties", {})
+    for key, node in list(properties.items()):
+        doc = docs.get(by_key.get(key, ""))
+        if doc and "description" not in node:
+            properties[key] = dict(sorted({**node, "description": doc}.items()))
+
+
+def _model_json_schema() -> dict:
+    schema = StackConfig.model_json_schema(by_alias=True)
+    models = _config_models()
+    _describe_fields(schema, StackConfig)
+    for name, definition in schema.get("$defs", {}).items():
+        if "properties" in definition:
+            _describe_fields(definition, models[name])
+    return schema
+
+
 def stack_file_schema() -> dict:
     """JSON Schema of `stacks/Pulumi.<stack>.yaml`: `jenkins:<key>` entries under `config`."""
-    model = StackConfig.model_json_schema(by_alias=True)
+    model = _model_json_schema()
     _close_pattern_maps(model)
     _drop_field_titles(model)
     defs = model.pop("$defs")
