@@ -295,10 +295,12 @@ def all_plugins(rendered) -> list[str]:
 
 
 def copy_project(tmp_path: Path) -> Path:
-    """A copy of the project, as a user's clone would have it, with a stand-in policy-pack preparer."""
+    """A copy of the project, as a user's clone would have it, with a stand-in policy-pack preparer.
+    Compiled modules come along (copytree keeps the sources' times, so they stay valid): the
+    scripts' Python would otherwise compile the whole project again in every copy."""
     copy = tmp_path / "project"
     shutil.copytree(ROOT, copy, symlinks=True, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "venv", "__pycache__", ".pytest_cache", "rendered", ".hypothesis"))
+        ".git", ".venv", "venv", ".pytest_cache", "rendered", ".hypothesis"))
     (copy / ".venv").symlink_to((ROOT / ".venv").resolve())
     preparer = copy / "scripts" / "prepare-policy-pack.sh"
     preparer.write_text('#!/bin/sh\necho \'["prepare-policy-pack"]\' >> "$FAKE_STATE/calls.log"\n')
