@@ -7,6 +7,7 @@ the same verdicts at a fraction of the cost. The file layout is the package's ow
 from __future__ import annotations
 
 import functools
+import json
 import re
 from typing import Callable, Optional
 
@@ -60,12 +61,20 @@ def validator(version: str, api_version: str, kind: str) -> jsonschema.Validator
     return jsonschema.validators.Draft202012Validator(schema, registry=registry)
 
 
+@functools.lru_cache(maxsize=4096)
+def _errors(version: str, manifest_json: str) -> tuple[jsonschema.ValidationError, ...]:
+    """Every strict-schema error of a manifest, given as canonical JSON: a check that validates the
+    same object again (every stack renders the same controller objects) reads the verdict."""
+    manifest = json.loads(manifest_json)
+    return tuple(validator(version, manifest["apiVersion"], manifest["kind"]).iter_errors(manifest))
+
+
 def first_error(manifest: dict, version: str,
                 ignore: Optional[Callable[[jsonschema.ValidationError], bool]] = None,
                 ) -> Optional[jsonschema.ValidationError]:
     """The first strict-schema error of `manifest` on Kubernetes `version`, or None; errors for
     which `ignore` returns True (e.g. about values unknown until apply) do not count."""
-    errors = validator(version, manifest["apiVersion"], manifest["kind"]).iter_errors(manifest)
+    errors = _errors(version, json.dumps(manifest, sort_keys=True))
     if ignore is not None:
-        errors = (e for e in errors if not ignore(e))
+        errors = tuple(e for e in errors if not ignore(e))
     return jsonschema.exceptions.best_match(errors)  # the error `validate` would raise
