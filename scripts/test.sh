@@ -15,5 +15,7 @@ PYTHON=$python ./scripts/prepare-policy-pack.sh
 # __pycache__/) even where the environment says not to.
 unset PYTHONDONTWRITEBYTECODE
 # One worker per core; each test file stays on one worker (--dist loadfile), so module fixtures are
-# built once and the order within a file is the file's own. Pass -n 0 to run in one process.
-exec .venv/bin/python -m pytest -n auto --dist loadfile "$@"
+# built once and the order within a file is the file's own. Files go out in collection order, which
+# tests/conftest.py starts with the longest ones (--no-loadscope-reorder: xdist would otherwise
+# order them by number of tests). Pass -n 0 to run in one process.
+exec .venv/bin/python -m pytest -n auto --dist loadfile --no-loadscope-reorder "$@"

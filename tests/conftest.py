@@ -76,6 +76,22 @@ def kubernetes_only():
     return synth_pools(K8S_POOL)
 
 
+# The files whose tests run longest (real scripts, pip installs, many renders), in that order: run
+# first, so that the short files fill the other workers' time and no worker is left with a long
+# file at the end. `--dist loadfile --no-loadscope-reorder` (scripts/test.sh) hands out files in
+# collection order; without that flag xdist orders them by number of tests instead. Order within a
+# file is unchanged. `python -m tools.bench --only suite` lists the slowest files.
+LONGEST_FIRST = ("test_e2e_script.py", "test_up_script.py", "test_pod_security_fixtures.py", "test_preview.py",
+                 "test_diff.py", "test_policy_corpus.py", "test_jcasc_conformance.py", "test_hostile_config.py",
+                 "test_site.py", "test_config_errors.py", "test_network.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    order = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), order[id(item)]))
+
+
 def pytest_collection_finish(session):
     # Everything alive now (the SDKs, pydantic's schemas, the collected tests) lives for the whole
     # session: move it out of the collector's reach, so that the collections renders trigger scan

@@ -29,7 +29,7 @@ def test_it_times_what_scripts_test_sh_runs():
     script = (ROOT / "scripts" / "test.sh").read_text()
     pytest_line = next(line for line in script.splitlines() if "-m pytest" in line)
     command = " ".join(pytest_command())
-    for flag in re.findall(r"(-n \S+|--dist \S+)", pytest_line):
+    for flag in re.findall(r"(-n \S+|--dist \S+|--no-loadscope-reorder)", pytest_line):
         assert flag in command
     assert "--durations=0" in command
 

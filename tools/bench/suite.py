@@ -19,8 +19,8 @@ _COUNT = re.compile(r"(?P<n>\d+) (?P<what>passed|failed|skipped|errors?|xfailed|
 
 def pytest_command(args: tuple[str, ...] = (), workers: str = "auto") -> list[str]:
     """What scripts/test.sh runs after its installs, plus every test's duration."""
-    return [python(), "-m", "pytest", "-n", workers, "--dist", "loadfile", "-q", "-p", "no:cacheprovider",
-            "--durations=0", "--durations-min=0", *args]
+    return [python(), "-m", "pytest", "-n", workers, "--dist", "loadfile", "--no-loadscope-reorder", "-q",
+            "-p", "no:cacheprovider", "--durations=0", "--durations-min=0", *args]
 
 
 def summarise(output: str) -> dict:
