@@ -94,8 +94,7 @@ def pytest_collection_modifyitems(items):
 
 def pytest_collection_finish(session):
     # Everything alive now (the SDKs, pydantic's schemas, the collected tests) lives for the whole
-    # session: move it out of the collector's reach, so that the collections renders trigger scan
-    # only what tests make. Only the cost of collecting changes, never what is collected.
+    # session: move it out of the collector's reach, so that the collections the renders trigger
+    # scan only the objects tests make. Only what collecting costs changes, never what is collected.
     gc.collect()
     gc.freeze()
-

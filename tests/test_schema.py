@@ -57,3 +57,24 @@ def test_custom_resources_are_told_apart_from_built_in_kinds_without_a_schema(ve
     # A built-in group with a kind it does not have is still a schema problem, not a custom resource.
     with pytest.raises(SchemaMissing):
         first_error({"apiVersion": "batch/v1", "kind": "NotAKind", "metadata": {"name": "x"}}, version)
+
+
+def test_a_value_that_is_not_json_is_still_validated():
+    """A stack file's YAML can hold a date; the verdict is the validator's, not a serialization error."""
+    import datetime
+
+    manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dated"},
+                "data": {"since": datetime.date(2026, 11, 27)}}
+    for _ in range(2):
+        error = first_error(manifest, "1.37.0")
+        assert error is not None and "is not of type 'string'" in error.message
+
+
+def test_an_object_seen_again_gets_the_same_verdict_and_a_changed_one_its_own():
+    manifest = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "seen"}, "data": {"a": "b"}}
+    assert first_error(manifest, "1.37.0") is None
+    assert first_error(copy.deepcopy(manifest), "1.37.0") is None
+    changed = copy.deepcopy(manifest)
+    changed["data"]["a"] = 1
+    assert "is not of type 'string'" in first_error(changed, "1.37.0").message
+    assert first_error(manifest, "1.37.0") is None

@@ -61,12 +61,23 @@ def validator(version: str, api_version: str, kind: str) -> jsonschema.Validator
     return jsonschema.validators.Draft202012Validator(schema, registry=registry)
 
 
-@functools.lru_cache(maxsize=4096)
-def _errors(version: str, manifest_json: str) -> tuple[jsonschema.ValidationError, ...]:
-    """Every strict-schema error of a manifest, given as canonical JSON: a check that validates the
-    same object again (every stack renders the same controller objects) reads the verdict."""
-    manifest = json.loads(manifest_json)
-    return tuple(validator(version, manifest["apiVersion"], manifest["kind"]).iter_errors(manifest))
+_ERRORS: dict[tuple[str, str], tuple[jsonschema.ValidationError, ...]] = {}
+_ERRORS_KEPT = 4096
+
+
+def _errors(manifest: dict, version: str) -> tuple[jsonschema.ValidationError, ...]:
+    """Every strict-schema error of `manifest`. A process that validates the same object again
+    (every stack renders the same controller objects) reads the verdict it already has; a manifest
+    that is not plain JSON (a YAML date) is validated as it is, every time."""
+    try:
+        key = (version, json.dumps(manifest, sort_keys=True))
+    except (TypeError, ValueError):
+        return tuple(validator(version, manifest["apiVersion"], manifest["kind"]).iter_errors(manifest))
+    if key not in _ERRORS:
+        if len(_ERRORS) >= _ERRORS_KEPT:
+            _ERRORS.clear()
+        _ERRORS[key] = tuple(validator(version, manifest["apiVersion"], manifest["kind"]).iter_errors(manifest))
+    return _ERRORS[key]
 
 
 def first_error(manifest: dict, version: str,
@@ -74,7 +85,7 @@ def first_error(manifest: dict, version: str,
                 ) -> Optional[jsonschema.ValidationError]:
     """The first strict-schema error of `manifest` on Kubernetes `version`, or None; errors for
     which `ignore` returns True (e.g. about values unknown until apply) do not count."""
-    errors = _errors(version, json.dumps(manifest, sort_keys=True))
+    errors = _errors(manifest, version)
     if ignore is not None:
         errors = tuple(e for e in errors if not ignore(e))
     return jsonschema.exceptions.best_match(errors)  # the error `validate` would raise
