@@ -13,6 +13,7 @@ import ast
 import inspect
 import json
 import sys
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -102,10 +103,11 @@ def _config_models() -> dict[str, type[Model]]:
         if cls not in seen:
             seen.add(cls)
             pending.extend(cls.__subclasses__())
+    names = Counter(cls.__name__ for cls in seen)
     found: dict[str, type[Model]] = {}
     for cls in seen:
         found[f"{cls.__module__.replace('.', '__')}__{cls.__qualname__}"] = cls
-        if sum(other.__name__ == cls.__name__ for other in seen) == 1:
+        if names[cls.__name__] == 1:
             found[cls.__name__] = cls
     return found
 
