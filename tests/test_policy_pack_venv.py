@@ -60,6 +60,7 @@ def test_prepare_refuses_a_pack_virtualenv_that_cannot_import_pulumi_policy_and_
         shutil.copy2(ROOT / "scripts" / script, tmp_path / "scripts" / script)
     (tmp_path / "policy" / "venv" / "bin").mkdir(parents=True)
     shutil.copy2(ROOT / "policy" / "requirements.txt", tmp_path / "policy" / "requirements.txt")
+    shutil.copy2(ROOT / "requirements-pip.txt", tmp_path / "requirements-pip.txt")
     python = tmp_path / "policy" / "venv" / "bin" / "python"
     python.write_text(STAND_IN_VENV_PYTHON)
     python.chmod(0o755)
@@ -71,4 +72,6 @@ def test_prepare_refuses_a_pack_virtualenv_that_cannot_import_pulumi_policy_and_
             f"error: {tmp_path / 'policy' / 'venv'}/bin/python cannot import pulumi_policy after installing "
             "requirements.txt"]
         calls = (tmp_path / "policy" / "venv" / "calls.log").read_text().splitlines()
-        assert len(calls) == 2 * attempt and calls[-1] == "-c import pulumi_policy"
+        # the pinned pip, the pack's requirements, the import check: all three again on the retry
+        assert len(calls) == 3 * attempt and calls[-1] == "-c import pulumi_policy"
+        assert calls[-3].endswith(f"-r {tmp_path / 'requirements-pip.txt'}") and calls[-2].endswith("-r requirements.txt")
