@@ -294,14 +294,33 @@ def all_plugins(rendered) -> list[str]:
     return sorted(ids)
 
 
-def copy_project(tmp_path: Path) -> Path:
+# The copies' .venv/bin/python: the project's, except that the plan the scripts render first comes
+# from tests/plan_replay.py (the real tool, run once per distinct input in this module).
+PYTHON_WITH_PLAN_REPLAY = """#!/usr/bin/env bash
+if [ "${1:-} ${2:-} ${3:-}" = "-m tools.e2e_plan plan" ]; then
+  exec "@PYTHON@" -I -S "@REPLAY@" "@CACHE@" "@PYTHON@" "$@"
+fi
+exec "@PYTHON@" "$@"
+"""
+
+
+@pytest.fixture(scope="module")
+def plan_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("plans")
+
+
+def copy_project(tmp_path: Path, plan_cache: Path) -> Path:
     """A copy of the project, as a user's clone would have it, with a stand-in policy-pack preparer.
     Compiled modules come along (copytree keeps the sources' times, so they stay valid): the
     scripts' Python would otherwise compile the whole project again in every copy."""
     copy = tmp_path / "project"
     shutil.copytree(ROOT, copy, symlinks=True, ignore=shutil.ignore_patterns(
         ".git", ".venv", "venv", ".pytest_cache", "rendered", ".hypothesis"))
-    (copy / ".venv").symlink_to((ROOT / ".venv").resolve())
+    python = copy / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(PYTHON_WITH_PLAN_REPLAY.replace("@PYTHON@", str(ROOT / ".venv" / "bin" / "python"))
+                      .replace("@REPLAY@", str(ROOT / "tests" / "plan_replay.py")).replace("@CACHE@", str(plan_cache)))
+    python.chmod(0o755)
     preparer = copy / "scripts" / "prepare-policy-pack.sh"
     preparer.write_text('#!/bin/sh\necho \'["prepare-policy-pack"]\' >> "$FAKE_STATE/calls.log"\n')
     preparer.chmod(0o755)
@@ -309,14 +328,14 @@ def copy_project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def shared_project(tmp_path_factory) -> Path:
+def shared_project(tmp_path_factory, plan_cache) -> Path:
     """One copy for every run that leaves the project as it is (the scripts write only to their TMPDIR)."""
-    return copy_project(tmp_path_factory.mktemp("shared"))
+    return copy_project(tmp_path_factory.mktemp("shared"), plan_cache)
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return copy_project(tmp_path)
+def project(tmp_path: Path, plan_cache) -> Path:
+    return copy_project(tmp_path, plan_cache)
 
 
 def stand_ins(tmp_path: Path) -> tuple[Path, Path]:
