@@ -125,3 +125,17 @@ def test_a_new_pip_pin_reinstalls(tmp_path):
     assert sync(venv, requirements, script=script).returncode == 0
     assert calls(venv)[2:] == [f"-m pip install --quiet --disable-pip-version-check -r {pin}",
                                f"-m pip install --quiet --disable-pip-version-check -r {requirements}"]
+
+
+def test_with_an_installer_its_pip_fills_a_venv_that_has_none_pinned_pip_included(tmp_path):
+    venv = make_venv(tmp_path)
+    installer = make_venv(tmp_path / "project")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("foo==1.0\n")
+    done = subprocess.run([str(ROOT / "scripts" / "pip-sync.sh"), "--import", "foo", "--installer",
+                           str(installer / "bin" / "python"), str(venv), str(requirements)],
+                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert calls(installer) == [f"-m pip --python {venv}/bin/python install --quiet --disable-pip-version-check "
+                                f"-r {PIP_PIN} -r {requirements}"]
+    assert calls(venv) == ["-c import foo"]  # the venv's own python only proves the import

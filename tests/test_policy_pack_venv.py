@@ -58,12 +58,15 @@ def test_prepare_refuses_a_pack_virtualenv_that_cannot_import_pulumi_policy_and_
     for script in ("prepare-policy-pack.sh", "pip-sync.sh"):
         (tmp_path / "scripts").mkdir(exist_ok=True)
         shutil.copy2(ROOT / "scripts" / script, tmp_path / "scripts" / script)
-    (tmp_path / "policy" / "venv" / "bin").mkdir(parents=True)
-    shutil.copy2(ROOT / "policy" / "requirements.txt", tmp_path / "policy" / "requirements.txt")
     shutil.copy2(ROOT / "requirements-pip.txt", tmp_path / "requirements-pip.txt")
-    python = tmp_path / "policy" / "venv" / "bin" / "python"
-    python.write_text(STAND_IN_VENV_PYTHON)
-    python.chmod(0o755)
+    (tmp_path / "policy").mkdir()
+    shutil.copy2(ROOT / "policy" / "requirements.txt", tmp_path / "policy" / "requirements.txt")
+    for venv in (tmp_path / ".venv", tmp_path / "policy" / "venv"):
+        (venv / "bin").mkdir(parents=True)
+        (venv / "bin" / "python").write_text(STAND_IN_VENV_PYTHON)
+        (venv / "bin" / "python").chmod(0o755)
+    pack_python = tmp_path / "policy" / "venv" / "bin" / "python"
+    pin = tmp_path / "requirements-pip.txt"
     for attempt in (1, 2):
         done = subprocess.run([str(tmp_path / "scripts" / "prepare-policy-pack.sh")], capture_output=True, text=True,
                               env={"PATH": os.environ["PATH"]})
@@ -71,7 +74,12 @@ def test_prepare_refuses_a_pack_virtualenv_that_cannot_import_pulumi_policy_and_
         assert done.stderr.splitlines() == [
             f"error: {tmp_path / 'policy' / 'venv'}/bin/python cannot import pulumi_policy after installing "
             "requirements.txt"]
-        calls = (tmp_path / "policy" / "venv" / "calls.log").read_text().splitlines()
-        # the pinned pip, the pack's requirements, the import check: all three again on the retry
-        assert len(calls) == 3 * attempt and calls[-1] == "-c import pulumi_policy"
-        assert calls[-3].endswith(f"-r {tmp_path / 'requirements-pip.txt'}") and calls[-2].endswith("-r requirements.txt")
+        # The project's .venv installs (its own pip pin once, then the pack's set with the pinned pip
+        # into policy/venv, on the retry too); policy/venv's python only runs the import check.
+        installer = (tmp_path / ".venv" / "calls.log").read_text().splitlines()
+        assert installer[0] == f"-m pip install --quiet --disable-pip-version-check -r {pin}"
+        assert installer[1:] == [f"-m pip --python venv/bin/python install --quiet --disable-pip-version-check "
+                                 f"-r {pin} -r requirements.txt"] * attempt
+        assert (tmp_path / "policy" / "venv" / "calls.log").read_text().splitlines() == \
+            ["-c import pulumi_policy"] * attempt
+    assert pack_python.exists()

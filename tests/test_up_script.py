@@ -72,6 +72,9 @@ def test_a_fresh_clone_gets_the_policy_pack_virtualenv_before_pulumi_runs(tmp_pa
     result, calls = run_up(tmp_path, "local", repo=repo)
     assert result.returncode == 0, result.stderr
     assert (repo / "policy" / "venv" / "bin" / "python").exists()
+    # made without a pip of its own, the pack's virtualenv still gets the pinned one (requirements-pip.txt)
+    site = next((repo / "policy" / "venv" / "lib").glob("python3.*/site-packages"))
+    assert sorted(p.name for p in site.glob("pip-*.dist-info")) == ["pip-26.3.dist-info"]
     backend = f"file://{tmp_path}/.pulumi-jenkins-k8s"
     assert calls == [
         f"{backend}|jenkins-k8s-local|stack select --create local --non-interactive",
