@@ -81,9 +81,9 @@ def kubernetes_only():
 # file at the end. `--dist loadfile --no-loadscope-reorder` (scripts/test.sh) hands out files in
 # collection order; without that flag xdist orders them by number of tests instead. Order within a
 # file is unchanged. `python -m tools.bench --only suite` lists the slowest files.
-LONGEST_FIRST = ("test_e2e_script.py", "test_up_script.py", "test_pod_security_fixtures.py", "test_preview.py",
-                 "test_diff.py", "test_policy_corpus.py", "test_jcasc_conformance.py", "test_hostile_config.py",
-                 "test_site.py", "test_config_errors.py", "test_network.py")
+LONGEST_FIRST = ("test_preview.py", "test_e2e_script.py", "test_pod_security_fixtures.py", "test_jcasc_conformance.py",
+                 "test_policy_corpus.py", "test_diff.py", "test_up_script.py", "test_hostile_config.py",
+                 "test_config_errors.py", "test_harness_engine_rules.py", "test_bench_smoke.py", "test_site.py")
 
 
 def pytest_collection_modifyitems(items):
