@@ -3,7 +3,8 @@
 docker, kind, kubectl and pulumi are small programs first on PATH that log their argv and answer
 what the scripts ask; Jenkins is an HTTP server on 127.0.0.1 that checks credentials and the
 crumb like the real one. The scripts run from a copy of the project, whose
-scripts/prepare-policy-pack.sh is a stand-in that logs its call.
+scripts/prepare-policy-pack.sh is a stand-in that logs its call, and whose .venv/bin/python renders
+each distinct plan once with the real tools.e2e_plan (tests/plan_replay.py).
 """
 from __future__ import annotations
 
